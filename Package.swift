@@ -1,0 +1,60 @@
+// swift-tools-version: 6.1
+// FlexBMS: one manifest for both worlds.
+//
+// Host (default): every target, the CLI and the tests.
+// Embedded (FLEXBMS_EMBEDDED=1): only the portable targets, compiled in Embedded Swift for a
+// bare-metal triple, e.g.
+//   FLEXBMS_EMBEDDED=1 swift build --triple armv6m-none-none-eabi --target BMSCore \
+//       --build-path .build-armv6m
+// An environment variable is used because `.when(platforms:)` does not match `*-none-*`
+// triples (see ../shared/reference/embedded-swift.md, "SwiftPM pitfalls").
+import PackageDescription
+import Foundation  // ProcessInfo only, to read the mode switch
+
+let embedded = ProcessInfo.processInfo.environment["FLEXBMS_EMBEDDED"] == "1"
+
+/// Settings of every portable target. In Embedded mode: the Embedded subset of the language,
+/// whole-module optimisation for size, one section per function so the linker can drop
+/// unused code (without it unused `_modify` coroutines pull in malloc), and no stack
+/// protector (picolibc's `__stack_chk_fail` drags in `raise`).
+let portableSwift: [SwiftSetting] = embedded ? [
+    .enableExperimentalFeature("Embedded"),
+    .unsafeFlags(["-wmo", "-Osize", "-Xfrontend", "-function-sections",
+                  "-Xfrontend", "-disable-stack-protector"]),
+] : []
+
+var targets: [Target] = [
+    .target(name: "BMSCore", swiftSettings: portableSwift),
+]
+
+if !embedded {
+    targets += [
+        .target(name: "FlexBMSLink", dependencies: ["BMSCore"]),
+        .executableTarget(name: "flexbms", dependencies: [
+            "BMSCore", "FlexBMSLink",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "BMSCoreTests", dependencies: [
+            "BMSCore",
+            .product(name: "PropertyBased", package: "swift-property-based"),
+        ]),
+        .testTarget(name: "FlexBMSLinkTests", dependencies: ["FlexBMSLink", "BMSCore"]),
+        .testTarget(name: "flexbmsTests", dependencies: ["flexbms"]),
+    ]
+}
+
+let package = Package(
+    name: "FlexBMS",
+    products: embedded ? [
+        .library(name: "BMSCore", targets: ["BMSCore"]),
+    ] : [
+        .executable(name: "flexbms", targets: ["flexbms"]),
+        .library(name: "BMSCore", targets: ["BMSCore"]),
+        .library(name: "FlexBMSLink", targets: ["FlexBMSLink"]),
+    ],
+    dependencies: embedded ? [] : [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.0"),
+    ],
+    targets: targets
+)

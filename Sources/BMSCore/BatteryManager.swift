@@ -1,0 +1,98 @@
+/// The output of one control step: what the switches must do.
+public struct Command: Equatable, Sendable {
+    public var switches: SwitchCommand
+    public var state: BMSState
+}
+
+/// The battery core: configuration, protection, end-of-charge detection and switch control,
+/// as one value with no I/O.
+///
+/// Each control cycle the firmware reads the AFE and calls `step(_:now:)`, then writes the
+/// returned command to the switches and drains `nextEvent()`:
+///
+/// ```swift
+/// var bms = try BatteryManager(config: BMSConfig.preset(.lfp, cells: 16, capacityAh: 100)!)
+/// let command = bms.step(measurement, now: clock.now)
+/// afe.setSwitches(command.switches)
+/// while let event = bms.nextEvent() { log(event) }
+/// ```
+public struct BatteryManager: Sendable {
+    /// The configuration in force: always one that passed `validate()`.
+    public private(set) var config: BMSConfig
+    /// The enable inputs in force (`wChgEnable`, `wDisEnable`).
+    public var inputs: EnableInputs
+    public private(set) var protection = Protection()
+    public private(set) var switching = SwitchControl()
+    public private(set) var fullDetector = FullDetector()
+    var events = EventQueue()
+
+    /// Starts with `config`, or throws `.invalid` with every violation.
+    public init(config: BMSConfig) throws(ConfigError) {
+        let violations = config.validate()
+        guard violations.isEmpty else { throw .invalid(violations) }
+        self.config = config
+        self.inputs = config.inputs
+    }
+
+    /// Replaces the configuration if it is valid; otherwise throws `.invalid` with every
+    /// violation and keeps running on the configuration it had.
+    public mutating func apply(_ newConfig: BMSConfig, at time: Timestamp) throws(ConfigError) {
+        let violations = newConfig.validate()
+        guard violations.isEmpty else { throw .invalid(violations) }
+        config = newConfig
+        events.append(BMSEvent(kind: .configApplied, time: time, state: switching.state))
+    }
+
+    /// One control step on `measurement`, evaluated at `now` (the uptime when the step runs;
+    /// a measurement older than `sMeasTimeout_ms` puts the pack in the safe state).
+    public mutating func step(_ measurement: Measurement, now: Timestamp) -> Command {
+        protection.update(measurement, now: now, config: config, commanded: switching.command,
+                          state: switching.state, events: &events)
+        let fresh = !protection.active.contains(.afeSilent)
+        if fresh, let change = fullDetector.update(
+            maxCell: MeasurementSummary.maxCell(measurement, cells: config.pack.seriesCells),
+            current: measurement.current, at: measurement.timestamp, config: config) {
+            events.append(BMSEvent(kind: change, time: now, state: switching.state))
+        }
+        if switching.update(allowed: allowedDirections, current: fresh ? measurement.current : 0) {
+            events.append(BMSEvent(kind: .stateChange, time: now, state: switching.state))
+        }
+        return command
+    }
+
+    /// The directions the pack may carry now: not blocked by an active fault, charging not
+    /// after full, and each enabled by its input.
+    public var allowedDirections: Directions {
+        var allowed = Directions.both
+        allowed.subtract(protection.active.blockedDirections)
+        if fullDetector.isFull || !inputs.chargeEnable { allowed.remove(.charge) }
+        if !inputs.dischargeEnable { allowed.remove(.discharge) }
+        return allowed
+    }
+
+    /// The command of the last step.
+    public var command: Command {
+        Command(switches: switching.command, state: switching.state)
+    }
+
+    /// Clears latched faults (the documented manual action, `xResetFaults` on ThingSet).
+    /// Each one then releases as soon as its release condition holds.
+    public mutating func clearLatchedFaults(at time: Timestamp) {
+        if protection.clearLatched() {
+            events.append(BMSEvent(kind: .latchCleared, time: time, state: switching.state))
+        }
+    }
+
+    /// Switches both off for good (ship mode / power-off requested).
+    public mutating func shutdown(at time: Timestamp) {
+        if switching.shutdown() {
+            events.append(BMSEvent(kind: .stateChange, time: time, state: .shutdown))
+        }
+    }
+
+    /// The oldest event not yet taken, or `nil`.
+    public mutating func nextEvent() -> BMSEvent? { events.removeFirst() }
+
+    /// Events lost since start because the caller let the queue fill up.
+    public var droppedEvents: Int { events.dropped }
+}

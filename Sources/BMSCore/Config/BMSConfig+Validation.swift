@@ -1,0 +1,204 @@
+extension BMSConfig {
+    /// Checks every rule and returns every violation (empty when the configuration is good).
+    ///
+    /// Rules: each value in its range; cell thresholds strictly ordered
+    /// (full cutoff < discharge cutoff < UV release < recharge < charge target < OV trip,
+    /// OV release < OV trip, UV release < OV release, discharge cutoff < balancing minimum <
+    /// charge target); the OV pre-alarm above the charge target; over-current limits within
+    /// the board maximum and below the short-circuit limit; the tail current below the charge
+    /// over-current; temperature windows wider than twice the hysteresis; plausibility ranges
+    /// outside the protection limits; latching windows longer than the recovery delay.
+    /// A NaN anywhere fails its range check.
+    public func validate() -> ConfigViolations {
+        var check = Checker(config: self)
+        check.pack()
+        check.cellVoltages()
+        check.currents()
+        check.temperatures()
+        check.balancingAndWarnings()
+        check.plausibilityLimits()
+        check.recoveryPolicies()
+        return check.violations
+    }
+
+    /// The value of a numeric field as Float (flags and chemistry read as 0).
+    public func number(_ field: ConfigField) -> Float {
+        switch value(of: field) {
+        case .float(let x): x
+        case .unsigned(let n): Float(n)
+        case .bool, .chemistry: 0
+        }
+    }
+}
+
+private struct Checker {
+    let config: BMSConfig
+    var violations = ConfigViolations()
+
+    init(config: BMSConfig) { self.config = config }
+
+    private func v(_ field: ConfigField) -> Float { config.number(field) }
+
+    /// `field` within `lower...upper` (written so that NaN fails).
+    mutating func range(_ field: ConfigField, _ lower: Float, _ upper: Float) {
+        let x = v(field)
+        if !(x >= lower && x <= upper) {
+            violations.append(ConfigViolation(rule: .outOfRange, field: field, value: x,
+                                              lowerBound: lower, upperBound: upper))
+        }
+    }
+
+    /// `low` strictly below `high`; reported on `low`.
+    mutating func below(_ low: ConfigField, _ high: ConfigField) {
+        let a = v(low), b = v(high)
+        if !(a < b) {
+            violations.append(ConfigViolation(rule: .mustBeBelow, field: low, value: a,
+                                              limit: b, other: high))
+        }
+    }
+
+    mutating func add(_ rule: ConfigRule, _ field: ConfigField, value: Float, limit: Float,
+                      other: ConfigField? = nil) {
+        violations.append(ConfigViolation(rule: rule, field: field, value: value, limit: limit,
+                                          other: other))
+    }
+
+    mutating func pack() {
+        range(.seriesCellCount, 3, 16)
+        range(.parallelCellCount, 1, 64)
+        range(.nominalCapacity, 1, 5000)
+    }
+
+    mutating func cellVoltages() {
+        let voltages: InlineArray<8, ConfigField> = [
+            .cellOvervoltage, .cellOvervoltageReset, .cellChargeVoltage, .cellRechargeVoltage,
+            .balanceMinimumVoltage, .cellUndervoltageReset, .cellDischargeCutoff, .cellUndervoltage,
+        ]
+        for i in voltages.indices { range(voltages[i], 0.5, 5.0) }
+        range(.cellOvervoltageDelay, 0, 60_000)
+        range(.cellUndervoltageDelay, 0, 60_000)
+        below(.cellUndervoltage, .cellDischargeCutoff)
+        below(.cellDischargeCutoff, .cellUndervoltageReset)
+        below(.cellUndervoltageReset, .cellRechargeVoltage)
+        below(.cellRechargeVoltage, .cellChargeVoltage)
+        below(.cellChargeVoltage, .cellOvervoltage)
+        below(.cellOvervoltageReset, .cellOvervoltage)
+        below(.cellUndervoltageReset, .cellOvervoltageReset)
+        below(.cellDischargeCutoff, .balanceMinimumVoltage)
+        below(.balanceMinimumVoltage, .cellChargeVoltage)
+        let c = config.cellVoltage
+        let warning = c.overvoltage - config.warnings.voltage
+        if !(warning > c.chargeTarget) {
+            add(.warningBelowChargeTarget, .voltageWarningMargin, value: config.warnings.voltage,
+                limit: c.overvoltage - c.chargeTarget, other: .cellChargeVoltage)
+        }
+        range(.cellImbalanceLimit, 0.01, 2.0)
+        range(.cellImbalanceReset, 0, 2.0)
+        range(.cellImbalanceDelay, 0, 600_000)
+        below(.cellImbalanceReset, .cellImbalanceLimit)
+    }
+
+    mutating func currents() {
+        let c = config.current
+        range(.boardMaximumCurrent, 1, 1000)
+        range(.chargeOvercurrent, 0.1, 1000)
+        range(.dischargeOvercurrent, 0.1, 1000)
+        range(.shortCircuitLimit, 0.1, 5000)
+        range(.chargeOvercurrentDelay, 0, 10_000)
+        range(.dischargeOvercurrentDelay, 0, 10_000)
+        range(.shortCircuitDelay, 10, 1000)
+        range(.fullTailCurrent, 0.01, 1000)
+        range(.fullDelay, 1, 3600)
+        if c.chargeOvercurrent > c.boardMaximum {
+            add(.overcurrentAboveBoardMaximum, .chargeOvercurrent, value: c.chargeOvercurrent,
+                limit: c.boardMaximum, other: .boardMaximumCurrent)
+        }
+        if c.dischargeOvercurrent > c.boardMaximum {
+            add(.overcurrentAboveBoardMaximum, .dischargeOvercurrent,
+                value: c.dischargeOvercurrent, limit: c.boardMaximum, other: .boardMaximumCurrent)
+        }
+        if !(c.shortCircuit > c.dischargeOvercurrent) {
+            add(.shortCircuitNotAboveOvercurrent, .shortCircuitLimit, value: c.shortCircuit,
+                limit: c.dischargeOvercurrent, other: .dischargeOvercurrent)
+        }
+        below(.fullTailCurrent, .chargeOvercurrent)
+    }
+
+    mutating func temperatures() {
+        let t = config.temperature
+        let windows: InlineArray<4, ConfigField> = [
+            .chargeMinimumTemperature, .chargeMaximumTemperature,
+            .dischargeMinimumTemperature, .dischargeMaximumTemperature,
+        ]
+        for i in windows.indices { range(windows[i], -40, 120) }
+        range(.mosfetMaximumTemperature, 40, 150)
+        range(.boardMaximumTemperature, 40, 150)
+        range(.temperatureHysteresis, 1, 20)
+        range(.temperatureDelay, 0, 60_000)
+        if !(t.chargeMaximum - t.chargeMinimum > 2 * t.hysteresis) {
+            add(.temperatureWindowTooNarrow, .chargeMaximumTemperature, value: t.chargeMaximum,
+                limit: t.chargeMinimum + 2 * t.hysteresis, other: .chargeMinimumTemperature)
+        }
+        if !(t.dischargeMaximum - t.dischargeMinimum > 2 * t.hysteresis) {
+            add(.temperatureWindowTooNarrow, .dischargeMaximumTemperature,
+                value: t.dischargeMaximum, limit: t.dischargeMinimum + 2 * t.hysteresis,
+                other: .dischargeMinimumTemperature)
+        }
+    }
+
+    mutating func balancingAndWarnings() {
+        range(.balanceTargetVoltageDifference, 0.001, 0.5)
+        range(.balanceIdleDelay, 0, 86_400)
+        range(.balanceIdleCurrent, 0, 10)
+        range(.voltageWarningMargin, 0, 0.5)
+        range(.currentWarningMargin, 0, 50)
+        range(.temperatureWarningMargin, 0, 20)
+    }
+
+    mutating func plausibilityLimits() {
+        let p = config.plausibility, c = config.cellVoltage, t = config.temperature
+        range(.cellSenseMinimum, 0, 5)
+        range(.cellSenseMaximum, 0.5, 6)
+        range(.cellSumTolerance, 0.001, 0.5)
+        range(.thermistorMinimum, -100, 0)
+        range(.thermistorMaximum, 50, 250)
+        range(.plausibilityDelay, 0, 60_000)
+        range(.measurementTimeout, 100, 60_000)
+        if !(p.cellSenseMinimum < c.undervoltage) {
+            add(.senseRangeInsideLimits, .cellSenseMinimum, value: p.cellSenseMinimum,
+                limit: c.undervoltage, other: .cellUndervoltage)
+        }
+        if !(p.cellSenseMaximum > c.overvoltage) {
+            add(.senseRangeInsideLimits, .cellSenseMaximum, value: p.cellSenseMaximum,
+                limit: c.overvoltage, other: .cellOvervoltage)
+        }
+        let coldest = min(t.chargeMinimum, t.dischargeMinimum)
+        if !(p.thermistorMinimum < coldest) {
+            add(.senseRangeInsideLimits, .thermistorMinimum, value: p.thermistorMinimum,
+                limit: coldest,
+                other: t.chargeMinimum < t.dischargeMinimum ? .chargeMinimumTemperature
+                    : .dischargeMinimumTemperature)
+        }
+        let hottest = max(max(t.chargeMaximum, t.dischargeMaximum), max(t.mosfetMaximum, t.boardMaximum))
+        if !(p.thermistorMaximum > hottest) {
+            add(.senseRangeInsideLimits, .thermistorMaximum, value: p.thermistorMaximum,
+                limit: hottest)
+        }
+    }
+
+    mutating func recoveryPolicies() {
+        var raw: UInt8 = 0
+        while let fault = Fault(rawValue: raw) {
+            raw += 1
+            guard fault.hasRecoveryPolicy else { continue }
+            range(.recoveryDelay(fault), 0, 86_400)
+            range(.latchAfter(fault), 0, 16)
+            range(.latchWindow(fault), 0, 604_800)
+            let p = config.recovery[fault]
+            if p.latchAfter >= 2 && !(p.windowSeconds > p.delaySeconds) {
+                add(.latchWindowMissing, .latchWindow(fault), value: Float(p.windowSeconds),
+                    limit: Float(p.delaySeconds), other: .recoveryDelay(fault))
+            }
+        }
+    }
+}

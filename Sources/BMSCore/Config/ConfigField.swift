@@ -1,0 +1,157 @@
+/// One named setting of `BMSConfig`: the bridge between the typed configuration and the
+/// names used in configuration files and on ThingSet (`Conf` group).
+///
+/// Names keep the Libre Solar firmware's where an equivalent exists (reference §10), so
+/// existing tools keep working; the others follow the ThingSet v0.6 rule "quantity in the
+/// name". Strings exist only here, at the edge.
+public enum ConfigField: Equatable, Sendable {
+    case seriesCellCount, parallelCellCount, nominalCapacity, chemistry
+    case cellOvervoltage, cellOvervoltageReset, cellOvervoltageDelay
+    case cellChargeVoltage, cellRechargeVoltage, balanceMinimumVoltage
+    case cellUndervoltageReset, cellDischargeCutoff, cellUndervoltage, cellUndervoltageDelay
+    case cellImbalanceLimit, cellImbalanceReset, cellImbalanceDelay
+    case chargeOvercurrent, chargeOvercurrentDelay, dischargeOvercurrent, dischargeOvercurrentDelay
+    case shortCircuitLimit, shortCircuitDelay, boardMaximumCurrent, fullTailCurrent, fullDelay
+    case chargeMinimumTemperature, chargeMaximumTemperature
+    case dischargeMinimumTemperature, dischargeMaximumTemperature
+    case temperatureHysteresis, temperatureDelay, mosfetMaximumTemperature, boardMaximumTemperature
+    case balanceTargetVoltageDifference, balanceIdleDelay, balanceIdleCurrent
+    case voltageWarningMargin, currentWarningMargin, temperatureWarningMargin
+    case cellSenseMinimum, cellSenseMaximum, cellSumTolerance
+    case thermistorMinimum, thermistorMaximum, plausibilityDelay, measurementTimeout
+    case chargeEnable, dischargeEnable
+    /// `s<Fault>RecoveryDelay_s`
+    case recoveryDelay(Fault)
+    /// `s<Fault>LatchAfter`
+    case latchAfter(Fault)
+    /// `s<Fault>LatchWindow_s`
+    case latchWindow(Fault)
+
+    /// The fields that are not per fault, in the order files list them.
+    static let plainFields: InlineArray<49, ConfigField> = [
+        .seriesCellCount, .parallelCellCount, .nominalCapacity, .chemistry,
+        .cellOvervoltage, .cellOvervoltageReset, .cellOvervoltageDelay,
+        .cellChargeVoltage, .cellRechargeVoltage, .balanceMinimumVoltage,
+        .cellUndervoltageReset, .cellDischargeCutoff, .cellUndervoltage, .cellUndervoltageDelay,
+        .cellImbalanceLimit, .cellImbalanceReset, .cellImbalanceDelay,
+        .chargeOvercurrent, .chargeOvercurrentDelay, .dischargeOvercurrent, .dischargeOvercurrentDelay,
+        .shortCircuitLimit, .shortCircuitDelay, .boardMaximumCurrent, .fullTailCurrent, .fullDelay,
+        .chargeMinimumTemperature, .chargeMaximumTemperature,
+        .dischargeMinimumTemperature, .dischargeMaximumTemperature,
+        .temperatureHysteresis, .temperatureDelay, .mosfetMaximumTemperature, .boardMaximumTemperature,
+        .balanceTargetVoltageDifference, .balanceIdleDelay, .balanceIdleCurrent,
+        .voltageWarningMargin, .currentWarningMargin, .temperatureWarningMargin,
+        .cellSenseMinimum, .cellSenseMaximum, .cellSumTolerance,
+        .thermistorMinimum, .thermistorMaximum, .plausibilityDelay, .measurementTimeout,
+        .chargeEnable, .dischargeEnable,
+    ]
+
+    /// Calls `body` with every field: the plain ones, then the three recovery fields of each
+    /// fault that has a recovery policy.
+    public static func forEach(_ body: (ConfigField) -> Void) {
+        for i in plainFields.indices { body(plainFields[i]) }
+        var raw: UInt8 = 0
+        while let fault = Fault(rawValue: raw) {
+            if fault.hasRecoveryPolicy {
+                body(.recoveryDelay(fault))
+                body(.latchAfter(fault))
+                body(.latchWindow(fault))
+            }
+            raw += 1
+        }
+    }
+
+    /// The stored kind of the field's value.
+    public var kind: ConfigValueKind {
+        switch self {
+        case .seriesCellCount, .parallelCellCount, .latchAfter: .uint8
+        case .chemistry: .chemistry
+        case .chargeEnable, .dischargeEnable: .bool
+        case .cellOvervoltageDelay, .cellUndervoltageDelay, .cellImbalanceDelay,
+             .chargeOvercurrentDelay, .dischargeOvercurrentDelay, .shortCircuitDelay, .fullDelay,
+             .temperatureDelay, .balanceIdleDelay, .plausibilityDelay, .measurementTimeout,
+             .recoveryDelay, .latchWindow:
+            .uint32
+        default: .float
+        }
+    }
+
+    /// The field's name in three parts to be written one after the other (no allocation):
+    /// e.g. `("s", "ShortCircuit", "RecoveryDelay_s")`, or `("sCellOvervoltage_V", "", "")`.
+    public var nameParts: (StaticString, StaticString, StaticString) {
+        switch self {
+        case .recoveryDelay(let f): ("s", f.name, "RecoveryDelay_s")
+        case .latchAfter(let f): ("s", f.name, "LatchAfter")
+        case .latchWindow(let f): ("s", f.name, "LatchWindow_s")
+        default: (plainName, "", "")
+        }
+    }
+
+    private var plainName: StaticString {
+        switch self {
+        case .seriesCellCount: "sSeriesCellCount"
+        case .parallelCellCount: "sParallelCellCount"
+        case .nominalCapacity: "sNominalCapacity_Ah"
+        case .chemistry: "sCellChemistry"
+        case .cellOvervoltage: "sCellOvervoltage_V"
+        case .cellOvervoltageReset: "sCellOvervoltageReset_V"
+        case .cellOvervoltageDelay: "sCellOvervoltageDelay_ms"
+        case .cellChargeVoltage: "sCellChargeVoltage_V"
+        case .cellRechargeVoltage: "sCellRechargeVoltage_V"
+        case .balanceMinimumVoltage: "sBalMinVoltage_V"
+        case .cellUndervoltageReset: "sCellUndervoltageReset_V"
+        case .cellDischargeCutoff: "sCellDischargeCutoff_V"
+        case .cellUndervoltage: "sCellUndervoltage_V"
+        case .cellUndervoltageDelay: "sCellUndervoltageDelay_ms"
+        case .cellImbalanceLimit: "sCellImbalanceLimit_V"
+        case .cellImbalanceReset: "sCellImbalanceReset_V"
+        case .cellImbalanceDelay: "sCellImbalanceDelay_ms"
+        case .chargeOvercurrent: "sChgOvercurrent_A"
+        case .chargeOvercurrentDelay: "sChgOvercurrentDelay_ms"
+        case .dischargeOvercurrent: "sDisOvercurrent_A"
+        case .dischargeOvercurrentDelay: "sDisOvercurrentDelay_ms"
+        case .shortCircuitLimit: "sShortCircuitLimit_A"
+        case .shortCircuitDelay: "sShortCircuitDelay_us"
+        case .boardMaximumCurrent: "sBoardMaxCurrent_A"
+        case .fullTailCurrent: "sFullTailCurrent_A"
+        case .fullDelay: "sFullDelay_s"
+        case .chargeMinimumTemperature: "sChgMinTemp_degC"
+        case .chargeMaximumTemperature: "sChgMaxTemp_degC"
+        case .dischargeMinimumTemperature: "sDisMinTemp_degC"
+        case .dischargeMaximumTemperature: "sDisMaxTemp_degC"
+        case .temperatureHysteresis: "sTempLimitHysteresis_degC"
+        case .temperatureDelay: "sTempLimitDelay_ms"
+        case .mosfetMaximumTemperature: "sMosfetMaxTemp_degC"
+        case .boardMaximumTemperature: "sBoardMaxTemp_degC"
+        case .balanceTargetVoltageDifference: "sBalTargetVoltageDiff_V"
+        case .balanceIdleDelay: "sBalIdleDelay_s"
+        case .balanceIdleCurrent: "sBalIdleCurrent_A"
+        case .voltageWarningMargin: "sVoltageWarnMargin_V"
+        case .currentWarningMargin: "sCurrentWarnMargin_pct"
+        case .temperatureWarningMargin: "sTempWarnMargin_degC"
+        case .cellSenseMinimum: "sCellSenseMin_V"
+        case .cellSenseMaximum: "sCellSenseMax_V"
+        case .cellSumTolerance: "sCellSumTolerance_V"
+        case .thermistorMinimum: "sThermistorMin_degC"
+        case .thermistorMaximum: "sThermistorMax_degC"
+        case .plausibilityDelay: "sPlausibilityDelay_ms"
+        case .measurementTimeout: "sMeasTimeout_ms"
+        case .chargeEnable: "wChgEnable"
+        case .dischargeEnable: "wDisEnable"
+        case .recoveryDelay, .latchAfter, .latchWindow: ""
+        }
+    }
+}
+
+/// How a field's value is stored.
+public enum ConfigValueKind: Sendable {
+    case float, uint8, uint32, bool, chemistry
+}
+
+/// A field's value at the edge (file, protocol). Unsigned fields carry `.unsigned`.
+public enum ConfigValue: Equatable, Sendable {
+    case float(Float)
+    case unsigned(UInt32)
+    case bool(Bool)
+    case chemistry(Chemistry)
+}

@@ -1,0 +1,50 @@
+/// What happened.
+public enum BMSEventKind: UInt8, Sendable {
+    /// A fault tripped (`fault`, `index`, `value` say which, where and how much).
+    case trip = 0
+    /// A fault released after its hysteresis and recovery delay.
+    case release = 1
+    /// A pre-alarm level was crossed.
+    case warning = 2
+    /// A pre-alarm cleared.
+    case warningCleared = 3
+    /// A fault latched: it stays until cleared by hand.
+    case latch = 4
+    /// Latched faults were cleared by hand.
+    case latchCleared = 5
+    /// The switch state changed (`state` holds the new one).
+    case stateChange = 6
+    /// The pack reached full (charge target and tail current): charging stops.
+    case full = 7
+    /// The pack fell below the recharge level: charging allowed again.
+    case fullCleared = 8
+    /// A new configuration was applied.
+    case configApplied = 9
+}
+
+/// One entry of the event stream that the firmware publishes and logs.
+public struct BMSEvent: Sendable {
+    public var kind: BMSEventKind
+    public var time: Timestamp
+    public var fault: Fault?
+    /// Cell or sensor index (0-based) the event is about, if any.
+    public var index: UInt8?
+    /// The deciding value (V, A or °C depending on the fault), or 0.
+    public var value: Float
+    /// The switch state after the event.
+    public var state: BMSState
+
+    public init(kind: BMSEventKind, time: Timestamp, fault: Fault? = nil, index: UInt8? = nil,
+                value: Float = 0, state: BMSState) {
+        self.kind = kind
+        self.time = time
+        self.fault = fault
+        self.index = index
+        self.value = value
+        self.state = state
+    }
+}
+
+/// The events of the last steps not yet taken by the caller. Holds 64; when the caller falls
+/// behind, newer events are counted in `dropped` rather than overwriting unread ones.
+public typealias EventQueue = FixedList<64, BMSEvent>

@@ -1,0 +1,144 @@
+/// Per-fault bookkeeping: delay timers, trip time and recent trips for latching.
+struct FaultState {
+    var tripTimerStart: Timestamp?
+    var warnTimerStart: Timestamp?
+    var trippedAt = Timestamp.zero
+    /// Set when a latch was cleared by hand: the recovery delay is not waited for again.
+    var recoveryWaived = false
+    /// Times of the most recent trips, newest last, for "latch after N within a window".
+    var recentTrips = FixedList<16, Timestamp>()
+}
+
+/// The protection: turns measurements into active faults and pre-alarms, with delays counted
+/// in elapsed time, release hysteresis and the recovery policy of each fault.
+///
+/// Timing: a condition seen first in the sample taken at `t0` trips at the first sample whose
+/// timestamp is at least `t0 + delay`; one sample without the condition restarts the delay.
+/// A delay of 0 trips on the first sample. Because timestamps are used, not sample counts,
+/// irregular cycles do not stretch or shorten delays.
+public struct Protection: Sendable {
+    var states: InlineArray<18, FaultState>
+    /// Faults in force.
+    public private(set) var active = FaultSet()
+    /// Pre-alarms in force.
+    public private(set) var warnings = FaultSet()
+    /// Faults that latched: they stay active until `clearLatched` is called.
+    public private(set) var latched = FaultSet()
+
+    public init() {
+        states = InlineArray(repeating: FaultState())
+    }
+
+    /// Updates every fault from `measurement`, evaluated at `now`, and appends what changed
+    /// to `events`. When the measurement is older than the timeout only `afeSilent` is
+    /// evaluated: a stale sample must neither trip nor release anything else.
+    mutating func update(_ measurement: Measurement, now: Timestamp, config: BMSConfig,
+                         commanded: SwitchCommand, state: BMSState, events: inout EventQueue) {
+        let age = now.milliseconds(since: measurement.timestamp)
+        let stale = age > config.plausibility.measurementTimeoutMs
+        var silent = FaultCheck.present(stale, value: Float(age))
+        silent.release = !stale
+        apply(silent, to: .afeSilent, at: now, config: config, state: state, events: &events)
+        guard !stale else { return }
+
+        let context = CheckContext(measurement: measurement,
+                                   summary: MeasurementSummary(measurement, config: config),
+                                   config: config, commanded: commanded)
+        var raw: UInt8 = 0
+        while let fault = Fault(rawValue: raw) {
+            raw += 1
+            if fault == .afeSilent { continue }
+            apply(fault.check(context), to: fault, at: measurement.timestamp, config: config,
+                  state: state, events: &events)
+        }
+    }
+
+    private mutating func apply(_ check: FaultCheck, to fault: Fault, at time: Timestamp,
+                                config: BMSConfig, state: BMSState, events: inout EventQueue) {
+        let i = Int(fault.rawValue)
+        let delay = fault.tripDelayMs(config)
+        func event(_ kind: BMSEventKind) -> BMSEvent {
+            BMSEvent(kind: kind, time: time, fault: fault, index: check.index, value: check.value,
+                     state: state)
+        }
+
+        if active.contains(fault) {
+            states[i].tripTimerStart = nil
+            let policy = config.recovery[fault]
+            let waited = time.milliseconds(since: states[i].trippedAt)
+            let recoveryMs = fault.hasRecoveryPolicy && !states[i].recoveryWaived
+                ? policy.delaySeconds &* 1000 : 0
+            if !latched.contains(fault) && check.release && waited >= recoveryMs {
+                active.remove(fault)
+                states[i].recoveryWaived = false
+                events.append(event(.release))
+            }
+        } else if check.trip {
+            let start = states[i].tripTimerStart ?? time
+            states[i].tripTimerStart = start
+            if time.milliseconds(since: start) >= delay {
+                trip(fault, at: time, config: config)
+                events.append(event(.trip))
+                if latched.contains(fault) { events.append(event(.latch)) }
+            }
+        } else {
+            states[i].tripTimerStart = nil
+        }
+
+        // Pre-alarms: same delay as the trip; shown only while the fault itself is not.
+        if warnings.contains(fault) {
+            if check.warnClear || active.contains(fault) {
+                warnings.remove(fault)
+                states[i].warnTimerStart = nil
+                if !active.contains(fault) { events.append(event(.warningCleared)) }
+            }
+        } else if check.warn && !active.contains(fault) {
+            let start = states[i].warnTimerStart ?? time
+            states[i].warnTimerStart = start
+            if time.milliseconds(since: start) >= delay {
+                warnings.insert(fault)
+                events.append(event(.warning))
+            }
+        } else {
+            states[i].warnTimerStart = nil
+        }
+    }
+
+    private mutating func trip(_ fault: Fault, at time: Timestamp, config: BMSConfig) {
+        let i = Int(fault.rawValue)
+        active.insert(fault)
+        states[i].trippedAt = time
+        states[i].tripTimerStart = nil
+        guard fault.hasRecoveryPolicy else { return }
+        let policy = config.recovery[fault]
+        guard policy.latchAfter > 0 else { return }
+        if states[i].recentTrips.isFull { _ = states[i].recentTrips.removeFirst() }
+        states[i].recentTrips.append(time)
+        let windowMs = policy.windowSeconds &* 1000
+        var inWindow = 0
+        for t in states[i].recentTrips where time.milliseconds(since: t) <= windowMs {
+            inWindow += 1
+        }
+        if inWindow >= Int(policy.latchAfter) {
+            latched.insert(fault)
+        }
+    }
+
+    /// Clears every latched fault and its trip history. Each stays active until its release
+    /// condition holds (from the next update on, without waiting for the recovery delay
+    /// again), so a condition that is still present keeps the pack safe instead of being
+    /// forgotten.
+    mutating func clearLatched() -> Bool {
+        guard !latched.isEmpty else { return false }
+        var raw: UInt8 = 0
+        while let fault = Fault(rawValue: raw) {
+            raw += 1
+            if latched.contains(fault) {
+                states[Int(fault.rawValue)].recentTrips.removeAll()
+                states[Int(fault.rawValue)].recoveryWaived = true
+            }
+        }
+        latched = FaultSet()
+        return true
+    }
+}

@@ -1,0 +1,37 @@
+/// End-of-charge detection ("full"), which the reference firmware never sets.
+///
+/// Full when the highest cell is at or above the charge target while the current is at or
+/// below the tail current (CV phase tapered off, or charger stopped) for `fullDelaySeconds`.
+/// Cleared when the highest cell falls below the recharge level. Full blocks charging; it is
+/// a normal state, not a fault, and later feeds SOC recalibration.
+public struct FullDetector: Sendable {
+    public private(set) var isFull = false
+    var conditionSince: Timestamp?
+
+    public init() {}
+
+    /// Returns the event kind when `isFull` changed.
+    mutating func update(maxCell: Float, current: Float, at time: Timestamp,
+                         config: BMSConfig) -> BMSEventKind? {
+        let c = config.cellVoltage
+        if isFull {
+            if maxCell < c.recharge {
+                isFull = false
+                return .fullCleared
+            }
+            return nil
+        }
+        guard maxCell >= c.chargeTarget && current <= config.current.fullTailCurrent else {
+            conditionSince = nil
+            return nil
+        }
+        let since = conditionSince ?? time
+        conditionSince = since
+        if time.milliseconds(since: since) >= config.current.fullDelaySeconds &* 1000 {
+            isFull = true
+            conditionSince = nil
+            return .full
+        }
+        return nil
+    }
+}
