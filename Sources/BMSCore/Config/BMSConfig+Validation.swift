@@ -87,8 +87,9 @@ private struct Checker {
         below(.cellDischargeCutoff, .balanceMinimumVoltage)
         below(.balanceMinimumVoltage, .cellChargeVoltage)
         let c = config.cellVoltage
+        // 0.5 mV of slack: the difference of two Floats must not decide a tie.
         let warning = c.overvoltage - config.warnings.voltage
-        if !(warning > c.chargeTarget) {
+        if !(warning - c.chargeTarget > 0.0005) {
             add(.warningBelowChargeTarget, .voltageWarningMargin, value: config.warnings.voltage,
                 limit: c.overvoltage - c.chargeTarget, other: .cellChargeVoltage)
         }
