@@ -34,7 +34,10 @@ public struct Protection: Sendable {
     /// evaluated: a stale sample must neither trip nor release anything else.
     mutating func update(_ measurement: Measurement, now: Timestamp, config: BMSConfig,
                          commanded: SwitchCommand, state: BMSState, events: inout EventQueue) {
-        let age = now.milliseconds(since: measurement.timestamp)
+        // A sample stamped a little after `now` (the AFE and the step read the clock at
+        // different moments) wraps to a huge age: count anything in the upper half as fresh.
+        let wrapped = now.milliseconds(since: measurement.timestamp)
+        let age = wrapped >= 0x8000_0000 ? 0 : wrapped
         let stale = age > config.plausibility.measurementTimeoutMs
         var silent = FaultCheck.present(stale, value: Float(age))
         silent.release = !stale
