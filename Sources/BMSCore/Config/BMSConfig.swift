@@ -172,7 +172,7 @@ public struct RecoveryPolicy: Equatable, Sendable {
     }
 
     /// Releases as soon as the release condition holds; never latches.
-    public static let immediate = RecoveryPolicy(delaySeconds: 0)
+    public static var immediate: RecoveryPolicy { RecoveryPolicy(delaySeconds: 0) }
 }
 
 /// One recovery policy per fault, indexed by `Fault`.

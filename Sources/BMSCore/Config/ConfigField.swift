@@ -27,8 +27,10 @@ public enum ConfigField: Equatable, Sendable {
     /// `s<Fault>LatchWindow_s`
     case latchWindow(Fault)
 
-    /// The fields that are not per fault, in the order files list them.
-    static let plainFields: InlineArray<49, ConfigField> = [
+    /// The fields that are not per fault, in the order files list them. Computed, not a
+    /// stored global: a lazily initialised global needs `swift_once` and so atomics, which
+    /// an ARMv6-M core does not have.
+    static var plainFields: InlineArray<49, ConfigField> { [
         .seriesCellCount, .parallelCellCount, .nominalCapacity, .chemistry,
         .cellOvervoltage, .cellOvervoltageReset, .cellOvervoltageDelay,
         .cellChargeVoltage, .cellRechargeVoltage, .balanceMinimumVoltage,
@@ -44,7 +46,7 @@ public enum ConfigField: Equatable, Sendable {
         .cellSenseMinimum, .cellSenseMaximum, .cellSumTolerance,
         .thermistorMinimum, .thermistorMaximum, .plausibilityDelay, .measurementTimeout,
         .chargeEnable, .dischargeEnable,
-    ]
+    ] }
 
     /// Calls `body` with every field: the plain ones, then the three recovery fields of each
     /// fault that has a recovery policy.

@@ -15,10 +15,10 @@ public struct AFEFlags: OptionSet, Sendable {
     public let rawValue: UInt8
     public init(rawValue: UInt8) { self.rawValue = rawValue }
 
-    public static let shortCircuit = AFEFlags(rawValue: 1 << 0)
-    public static let dischargeOvercurrent = AFEFlags(rawValue: 1 << 1)
-    public static let chargeOvercurrent = AFEFlags(rawValue: 1 << 2)
-    public static let openWire = AFEFlags(rawValue: 1 << 3)
+    public static var shortCircuit: AFEFlags { AFEFlags(rawValue: 1 << 0) }
+    public static var dischargeOvercurrent: AFEFlags { AFEFlags(rawValue: 1 << 1) }
+    public static var chargeOvercurrent: AFEFlags { AFEFlags(rawValue: 1 << 2) }
+    public static var openWire: AFEFlags { AFEFlags(rawValue: 1 << 3) }
 }
 
 /// One sample of the pack as read from the AFE: the only input of the protection.

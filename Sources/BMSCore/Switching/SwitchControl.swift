@@ -23,7 +23,7 @@ public struct SwitchCommand: Equatable, Sendable {
         self.dischargeOn = dischargeOn
     }
 
-    public static let allOff = SwitchCommand(chargeOn: false, dischargeOn: false)
+    public static var allOff: SwitchCommand { SwitchCommand(chargeOn: false, dischargeOn: false) }
 }
 
 /// The switch state machine: from what is allowed to the state and the switch commands.

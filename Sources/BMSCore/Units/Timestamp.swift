@@ -23,5 +23,5 @@ public struct Timestamp: Equatable, Sendable {
         Timestamp(milliseconds: milliseconds &+ ms)
     }
 
-    public static let zero = Timestamp(milliseconds: 0)
+    public static var zero: Timestamp { Timestamp(milliseconds: 0) }
 }

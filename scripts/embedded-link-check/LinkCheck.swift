@@ -1,0 +1,28 @@
+/// Exercises every entry point of BMSCore so the linker keeps all of it; see check.sh.
+@main struct LinkCheck {
+    static func main() {
+        var config = BMSConfig.preset(.lfp, cells: 16, capacityAh: 100)!
+        var sink: UInt32 = 0
+        ConfigField.forEach { field in
+            let (a, _, _) = field.nameParts
+            sink &+= UInt32(a.utf8CodeUnitCount)
+            _ = try? config.set(field, to: config.value(of: field))
+        }
+        let violations = config.validate()
+        sink &+= UInt32(violations.count)
+        guard var bms = try? BatteryManager(config: config) else { return }
+        var t: UInt32 = 0
+        while t < 10_000 {
+            var m = Measurement(timestamp: Timestamp(milliseconds: t), cellVoltage: 3.3, current: -5)
+            m.addTemperature(25, role: .cell)
+            let c = bms.step(m, now: Timestamp(milliseconds: t))
+            if c.switches.chargeOn { sink &+= 1 }
+            while let e = bms.nextEvent() { sink &+= UInt32(e.kind.rawValue) }
+            t += 100
+        }
+        bms.clearLatchedFaults(at: Timestamp(milliseconds: t))
+        try? bms.apply(config, at: Timestamp(milliseconds: t))
+        bms.shutdown(at: Timestamp(milliseconds: t))
+        if sink == 0x1234_5678 { fatalError() }
+    }
+}
