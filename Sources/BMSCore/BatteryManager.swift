@@ -46,6 +46,7 @@ public struct BatteryManager: Sendable {
     /// One control step on `measurement`, evaluated at `now` (the uptime when the step runs;
     /// a measurement older than `sMeasTimeout_ms` puts the pack in the safe state).
     public mutating func step(_ measurement: Measurement, now: Timestamp) -> Command {
+        let firstNew = events.count
         protection.update(measurement, now: now, config: config, commanded: switching.command,
                           state: switching.state, events: &events)
         let fresh = !protection.active.contains(.afeSilent)
@@ -56,6 +57,12 @@ public struct BatteryManager: Sendable {
         }
         if switching.update(allowed: allowedDirections, current: fresh ? measurement.current : 0) {
             events.append(BMSEvent(kind: .stateChange, time: now, state: switching.state))
+        }
+        // Every event of this step reports the state the step ended in.
+        var i = firstNew
+        while i < events.count {
+            events[i].state = switching.state
+            i += 1
         }
         return command
     }
@@ -75,10 +82,11 @@ public struct BatteryManager: Sendable {
         Command(switches: switching.command, state: switching.state)
     }
 
-    /// Clears latched faults (the documented manual action, `xResetFaults` on ThingSet).
-    /// Each one then releases as soon as its release condition holds.
-    public mutating func clearLatchedFaults(at time: Timestamp) {
-        if protection.clearLatched() {
+    /// The manual fault reset (the documented action; `xResetFaults` on ThingSet later):
+    /// unlatches latched faults and releases, at the next step, every active fault whose trip
+    /// condition is gone. See `Protection.reset()`.
+    public mutating func resetFaults(at time: Timestamp) {
+        if protection.reset() {
             events.append(BMSEvent(kind: .latchCleared, time: time, state: switching.state))
         }
     }

@@ -13,7 +13,11 @@ extension ConfigViolation: CustomStringConvertible {
         case .mustBeAbove:
             return "\(head) must be above \(other?.name ?? "the limit") = \(format(limit))"
         default:
-            let against = other.map { " (\($0.name): \(format(limit)))" } ?? " (limit \(format(limit)))"
+            let against = switch (rule, other) {
+            case (.aboveChemistryMaximum, _): " (limit \(format(limit)) V)"
+            case (_, let other?): " (\(other.name): \(format(limit)))"
+            case (_, nil): " (limit \(format(limit)))"
+            }
             return "\(head): \(rule.reason)\(against)"
         }
     }

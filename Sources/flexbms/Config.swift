@@ -146,6 +146,11 @@ extension FlexBMS.Config {
             }
             try ConfigFile.write(config, to: file)
             print("\(file): updated")
+            let derived = ["sNominalCapacity_Ah", "sCellChemistry", "sSeriesCellCount", "sBoardMaxCurrent_A"]
+            if let changed = assignments.first(where: { a in derived.contains { a.hasPrefix($0 + "=") } }) {
+                print("note: \(changed) does not recompute the other limits; to start from the "
+                      + "preset for it, use `flexbms config show` with the new values")
+            }
         }
     }
 }
@@ -157,5 +162,6 @@ func printViolations(_ violations: ConfigViolations, to name: String) {
 }
 
 func printError(_ text: String) {
+    fflush(nil)  // flush stdout first: keeps both in order when they go to one file
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }

@@ -13,6 +13,19 @@ import Testing
         }
     }
 
+    @Test func customChemistryMayGoAboveThePresetCeiling() {
+        var config = lfp16()
+        config.pack.chemistry = .custom
+        config.cellVoltage.overvoltage = 3.95
+        #expect(config.validate().isEmpty)
+    }
+
+    @Test func ltoImbalanceResetIsExact() {
+        let v = BMSConfig.preset(.lto, cells: 10, capacityAh: 40)!.cellVoltage
+        #expect(v.imbalanceLimit == 0.30)
+        #expect(v.imbalanceReset == 0.20)
+    }
+
     @Test func customHasNoPreset() {
         #expect(BMSConfig.preset(.custom, cells: 16, capacityAh: 100) == nil)
     }
@@ -92,6 +105,9 @@ import Testing
         ("thermistor min above window", { $0.plausibility.thermistorMinimum = -10 }, .thermistorMinimum, .senseRangeInsideLimits),
         ("thermistor max below MOSFET", { $0.plausibility.thermistorMaximum = 70 }, .thermistorMaximum, .senseRangeInsideLimits),
         ("timeout 50 ms", { $0.plausibility.measurementTimeoutMs = 50 }, .measurementTimeout, .outOfRange),
+        ("LFP with NMC voltages", { $0.cellVoltage.overvoltage = 4.25 }, .cellOvervoltage, .aboveChemistryMaximum),
+        ("LFP target 3.9", { $0.cellVoltage.chargeTarget = 3.85; $0.cellVoltage.overvoltage = 3.85 }, .cellChargeVoltage, .aboveChemistryMaximum),
+        ("bal idle delay beyond u16", { $0.balancing.idleDelaySeconds = 65_536 }, .balanceIdleDelay, .outOfRange),
         ("latch 17", { $0.recovery[.shortCircuit].latchAfter = 17 }, .latchAfter(.shortCircuit), .outOfRange),
         ("latch without window", { $0.recovery[.chargeOvercurrent].windowSeconds = 60 }, .latchWindow(.chargeOvercurrent), .latchWindowMissing),
     ]

@@ -42,7 +42,7 @@ func live(_ steps: [RandomStep], config: BMSConfig = lfp16(),
             lastSample = m
         }
         let latchedBefore = bms.protection.latched
-        if step.clearLatches { bms.clearLatchedFaults(at: Timestamp(milliseconds: now)) }
+        if step.clearLatches { bms.resetFaults(at: Timestamp(milliseconds: now)) }
         _ = bms.step(lastSample, now: Timestamp(milliseconds: now))
         while bms.nextEvent() != nil {}
         check(bms, lastSample, step.clearLatches ? FaultSet() : latchedBefore)

@@ -175,7 +175,7 @@ let thresholdCases: [ThresholdCase] = [
         #expect(rig.isActive(.dischargeOvercurrent))
         #expect(rig.kinds(.dischargeOvercurrent).filter { $0 == .latch }.count == 1)
         // The documented action clears it, and it releases at the next step.
-        rig.bms.clearLatchedFaults(at: Timestamp(milliseconds: rig.now))
+        rig.bms.resetFaults(at: Timestamp(milliseconds: rig.now))
         rig.step(at: rig.now + 100) { sample(at: $0) }
         #expect(!rig.isActive(.dischargeOvercurrent))
         #expect(rig.events.contains { $0.kind == .latchCleared })
@@ -263,6 +263,66 @@ let thresholdCases: [ThresholdCase] = [
         var broken = Rig()
         broken.run(until: 2000) { t in var m = sample(at: t); m.stackVoltage! += 0.81; return m }
         #expect(broken.isActive(.openWire))
+    }
+
+    @Test func openWireDoesNotAlsoTripVoltageFaults() {
+        var rig = Rig()
+        rig.run(until: 5000) { t in var m = sample(at: t); m.setCell(9, to: 0.0); return m }
+        #expect(rig.isActive(.openWire))
+        #expect(!rig.isActive(.cellUndervoltage))
+        #expect(!rig.isActive(.dischargeCutoff))
+        #expect(!rig.isActive(.cellImbalance))
+    }
+
+    @Test func noCellSensorAtAllIsASensorFault() {
+        var rig = Rig()
+        rig.run(until: 1000) { t in
+            var m = Measurement(timestamp: Timestamp(milliseconds: t), cellVoltage: 3.3)
+            m.addTemperature(30, role: .mosfet)
+            return m
+        }
+        #expect(rig.isActive(.temperatureSensor))
+        #expect(rig.bms.command.switches == .allOff)
+    }
+
+    @Test func afeOvercurrentFlagTripsWithoutTheSoftwareDelay() {
+        var rig = Rig()
+        rig.step(at: 0) { t in var m = sample(at: t, current: -30); m.afeFlags = [.dischargeOvercurrent]; return m }
+        #expect(rig.isActive(.dischargeOvercurrent))
+        rig.step(at: 100) { t in var m = sample(at: t, current: 30); m.afeFlags = [.chargeOvercurrent]; return m }
+        #expect(rig.isActive(.chargeOvercurrent))
+    }
+
+    @Test func resetBringsBackAPackStoppedByTheFullCutoffOnceTheCellIsAboveIt() {
+        // The other cells at 2.9 V keep the spread under the 0.5 V imbalance limit.
+        var rig = Rig()
+        rig.run(until: 2000) { t in var m = sample(at: t, cell: 2.9); m.setCell(3, to: 2.45); return m }
+        #expect(rig.bms.command.state == .off)
+        // Rested to 2.6 V: above the full cutoff, below its 3.1 V release. No release alone…
+        rig.run(until: 60_000, period: 1000) { t in var m = sample(at: t, cell: 2.9); m.setCell(3, to: 2.6); return m }
+        #expect(rig.isActive(.cellUndervoltage))
+        // …but the manual reset releases it; the discharge cutoff keeps discharge off.
+        rig.bms.resetFaults(at: Timestamp(milliseconds: rig.now))
+        rig.step(at: rig.now + 100) { t in var m = sample(at: t, cell: 2.9); m.setCell(3, to: 2.6); return m }
+        #expect(!rig.isActive(.cellUndervoltage))
+        #expect(rig.isActive(.dischargeCutoff))
+        #expect(rig.bms.command.state == .chargeOnly)
+    }
+
+    @Test func resetDoesNotReleaseAFaultWhoseConditionIsStillThere() {
+        var rig = Rig()
+        rig.run(until: 2000) { t in var m = sample(at: t); m.setCell(3, to: 2.45); return m }
+        rig.bms.resetFaults(at: Timestamp(milliseconds: rig.now))
+        rig.run(until: 10_000) { t in var m = sample(at: t); m.setCell(3, to: 2.45); return m }
+        #expect(rig.isActive(.cellUndervoltage))
+        #expect(rig.bms.command.state == .off)
+    }
+
+    @Test func eventsReportTheStateTheStepEndedIn() {
+        var rig = Rig()
+        rig.run(until: 2000) { t in var m = sample(at: t); m.setCell(0, to: 3.9); return m }
+        let trip = rig.events.first { $0.fault == .cellOvervoltage && $0.kind == .trip }
+        #expect(trip?.state == .dischargeOnly)
     }
 
     @Test func openOrShortedThermistorIsASensorFault() {

@@ -20,7 +20,7 @@
             while let e = bms.nextEvent() { sink &+= UInt32(e.kind.rawValue) }
             t += 100
         }
-        bms.clearLatchedFaults(at: Timestamp(milliseconds: t))
+        bms.resetFaults(at: Timestamp(milliseconds: t))
         try? bms.apply(config, at: Timestamp(milliseconds: t))
         bms.shutdown(at: Timestamp(milliseconds: t))
         if sink == 0x1234_5678 { fatalError() }

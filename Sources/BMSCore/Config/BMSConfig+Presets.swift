@@ -20,7 +20,9 @@ extension BMSConfig {
         guard let v = CellVoltagePreset.of(chemistry) else { return nil }
         let oneC = capacityAh
         let overcurrent = min(oneC, boardMaximumCurrent)
+        // LTO's whole window is under 1 V wide, so its imbalance limit is tighter.
         let imbalance: Float = chemistry == .lto ? 0.30 : 0.50
+        let imbalanceReset: Float = chemistry == .lto ? 0.20 : 0.40
 
         var recovery = RecoveryTable(repeating: .immediate)
         recovery[.shortCircuit] = RecoveryPolicy(delaySeconds: 60, latchAfter: 3, windowSeconds: 3600)
@@ -37,7 +39,7 @@ extension BMSConfig {
                 balanceMinimum: v.balanceMinimum, undervoltageReset: v.undervoltageReset,
                 dischargeCutoff: v.dischargeCutoff, undervoltage: v.undervoltage,
                 undervoltageDelayMs: 2000, imbalanceLimit: imbalance,
-                imbalanceReset: imbalance - 0.1, imbalanceDelayMs: 5000),
+                imbalanceReset: imbalanceReset, imbalanceDelayMs: 5000),
             current: CurrentLimits(
                 chargeOvercurrent: overcurrent, chargeOvercurrentDelayMs: 320,
                 dischargeOvercurrent: overcurrent, dischargeOvercurrentDelayMs: 320,

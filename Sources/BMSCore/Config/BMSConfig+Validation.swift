@@ -4,9 +4,10 @@ extension BMSConfig {
     /// Rules: each value in its range; cell thresholds strictly ordered
     /// (full cutoff < discharge cutoff < UV release < recharge < charge target < OV trip,
     /// OV release < OV trip, UV release < OV release, discharge cutoff < balancing minimum <
-    /// charge target); the OV pre-alarm above the charge target; over-current limits within
-    /// the board maximum and below the short-circuit limit; the tail current below the charge
-    /// over-current; temperature windows wider than twice the hysteresis; plausibility ranges
+    /// charge target); for a preset chemistry, no over-voltage trip or charge target above what
+    /// the chemistry tolerates; the OV pre-alarm above the charge target; both over-current
+    /// limits within the board maximum; the short-circuit limit above the discharge
+    /// over-current; the tail current below the charge over-current; temperature windows wider than twice the hysteresis; plausibility ranges
     /// outside the protection limits; latching windows longer than the recovery delay.
     /// A NaN anywhere fails its range check.
     public func validate() -> ConfigViolations {
@@ -90,13 +91,32 @@ private struct Checker {
         // 0.5 mV of slack: the difference of two Floats must not decide a tie.
         let warning = c.overvoltage - config.warnings.voltage
         if !(warning - c.chargeTarget > 0.0005) {
+            // The limit reported is the largest margin that would pass, to 0.1 mV.
             add(.warningBelowChargeTarget, .voltageWarningMargin, value: config.warnings.voltage,
-                limit: c.overvoltage - c.chargeTarget, other: .cellChargeVoltage)
+                limit: ((c.overvoltage - c.chargeTarget) * 10_000).rounded(.down) / 10_000)
         }
+        chemistryCeiling()
         range(.cellImbalanceLimit, 0.01, 2.0)
         range(.cellImbalanceReset, 0, 2.0)
         range(.cellImbalanceDelay, 0, 600_000)
         below(.cellImbalanceReset, .cellImbalanceLimit)
+    }
+
+    /// A file labelled with a chemistry must not carry thresholds that chemistry cannot take:
+    /// NMC voltages on an LFP pack would overcharge it. (The reverse is merely useless and
+    /// passes.) 50 mV above the preset's trip is allowed for cells rated a little higher.
+    mutating func chemistryCeiling() {
+        guard let preset = CellVoltagePreset.of(config.pack.chemistry) else { return }
+        let ceiling = preset.overvoltage + 0.05
+        let c = config.cellVoltage
+        if c.overvoltage > ceiling {
+            add(.aboveChemistryMaximum, .cellOvervoltage, value: c.overvoltage, limit: ceiling,
+                other: .chemistry)
+        }
+        if c.chargeTarget > preset.overvoltage {
+            add(.aboveChemistryMaximum, .cellChargeVoltage, value: c.chargeTarget,
+                limit: preset.overvoltage, other: .chemistry)
+        }
     }
 
     mutating func currents() {
@@ -149,7 +169,7 @@ private struct Checker {
 
     mutating func balancingAndWarnings() {
         range(.balanceTargetVoltageDifference, 0.001, 0.5)
-        range(.balanceIdleDelay, 0, 86_400)
+        range(.balanceIdleDelay, 0, 65_535)  // u16 on ThingSet (0x6A)
         range(.balanceIdleCurrent, 0, 10)
         range(.voltageWarningMargin, 0, 0.5)
         range(.currentWarningMargin, 0, 50)

@@ -158,7 +158,7 @@ public struct PlausibilityLimits: Sendable {
 /// It releases when its release condition holds (e.g. the cell fell below the release
 /// voltage) and `delaySeconds` have passed since the trip. With `latchAfter` = N > 0, the
 /// N-th trip within `windowSeconds` latches instead: the fault then stays until it is
-/// cleared by hand (`BatteryManager.clearLatchedFaults()`). N = 1 latches on the first trip;
+/// cleared by the manual reset (`BatteryManager.resetFaults(at:)`). N = 1 latches on the first trip;
 /// N = 0 never latches.
 public struct RecoveryPolicy: Equatable, Sendable {
     public var delaySeconds: UInt32

@@ -1,7 +1,9 @@
 /// The per-chemistry cell-voltage defaults: one row of the preset table.
 ///
-/// Ordered from the top: `overvoltage` > `chargeTarget` > `overvoltageReset` > … >
-/// `dischargeCutoff` > `undervoltage`. All values in volts per cell.
+/// Ordered from the top: `overvoltage` > `chargeTarget` > `recharge` > `undervoltageReset` >
+/// `dischargeCutoff` > `undervoltage`, and `overvoltageReset` between `undervoltageReset` and
+/// `overvoltage` (above or below `recharge` depending on the chemistry). All values in volts
+/// per cell.
 public struct CellVoltagePreset: Sendable {
     public var overvoltage: Float
     public var chargeTarget: Float

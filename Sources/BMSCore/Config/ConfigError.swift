@@ -10,6 +10,7 @@ public enum ConfigRule: UInt8, Sendable {
     case latchWindowMissing
     case senseRangeInsideLimits
     case presetUnavailable
+    case aboveChemistryMaximum
 
     /// A short, readable statement of the rule.
     public var reason: StaticString {
@@ -24,6 +25,7 @@ public enum ConfigRule: UInt8, Sendable {
         case .latchWindowMissing: "latching after more than one trip needs a window longer than the recovery delay"
         case .senseRangeInsideLimits: "plausibility range must lie outside the protection limits, or a real cell reads as a sensor fault"
         case .presetUnavailable: "the chemistry has no preset table"
+        case .aboveChemistryMaximum: "more than the chosen chemistry tolerates; set sCellChemistry to custom if these cells are rated for it"
         }
     }
 }

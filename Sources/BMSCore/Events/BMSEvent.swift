@@ -10,7 +10,7 @@ public enum BMSEventKind: UInt8, Sendable {
     case warningCleared = 3
     /// A fault latched: it stays until cleared by hand.
     case latch = 4
-    /// Latched faults were cleared by hand.
+    /// Latched faults were cleared by the manual reset.
     case latchCleared = 5
     /// The switch state changed (`state` holds the new one).
     case stateChange = 6
@@ -25,13 +25,15 @@ public enum BMSEventKind: UInt8, Sendable {
 /// One entry of the event stream that the firmware publishes and logs.
 public struct BMSEvent: Sendable {
     public var kind: BMSEventKind
+    /// Fault events: the timestamp of the sample that decided them. Other events (and
+    /// `afeSilent`, which is about the clock): the time of the step.
     public var time: Timestamp
     public var fault: Fault?
     /// Cell or sensor index (0-based) the event is about, if any.
     public var index: UInt8?
     /// The deciding value (V, A or °C depending on the fault), or 0.
     public var value: Float
-    /// The switch state after the event.
+    /// The switch state at the end of the step that raised the event.
     public var state: BMSState
 
     public init(kind: BMSEventKind, time: Timestamp, fault: Fault? = nil, index: UInt8? = nil,

@@ -8,6 +8,8 @@ struct MeasurementSummary {
     var cellSum: Float = 0
     /// First cell outside the plausible sense range, if any.
     var implausibleCell: UInt8?
+    /// At least one cell reads plausibly (otherwise min/max are meaningless).
+    var hasPlausibleCell = false
     /// Coldest / hottest plausible cell sensor, and its sensor index.
     var minCellTemperature: Float?
     var minCellTemperatureIndex: UInt8 = 0
@@ -24,20 +26,22 @@ struct MeasurementSummary {
     init(_ m: Measurement, config: BMSConfig) {
         let cells = Int(min(config.pack.seriesCells, UInt8(Measurement.maxCells)))
         let p = config.plausibility
-        if cells > 0 {
-            minCell = m.cellVoltages[0]
-            maxCell = m.cellVoltages[0]
-        }
+        // Readings outside the sense range are a wiring fault (open wire), not a cell: they
+        // are left out of the extremes so they do not also trip voltage faults.
+        var first = true
         for i in 0..<cells {
             let v = m.cellVoltages[i]
             cellSum += v
-            if v < minCell { minCell = v; minCellIndex = UInt8(i) }
-            if v > maxCell { maxCell = v; maxCellIndex = UInt8(i) }
             // NaN is implausible too: written so that it fails the range test.
-            if implausibleCell == nil && !(v >= p.cellSenseMinimum && v <= p.cellSenseMaximum) {
-                implausibleCell = UInt8(i)
+            guard v >= p.cellSenseMinimum && v <= p.cellSenseMaximum else {
+                if implausibleCell == nil { implausibleCell = UInt8(i) }
+                continue
             }
+            if first || v < minCell { minCell = v; minCellIndex = UInt8(i) }
+            if first || v > maxCell { maxCell = v; maxCellIndex = UInt8(i) }
+            first = false
         }
+        hasPlausibleCell = !first
         for i in 0..<m.temperatureCount {
             let t = m.temperatures[i]
             let index = UInt8(i)

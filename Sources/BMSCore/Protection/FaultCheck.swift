@@ -11,6 +11,8 @@ struct FaultCheck {
     /// The value that decided it (V, A, °C …) and the cell or sensor it belongs to.
     var value: Float = 0
     var index: UInt8?
+    /// Trip without waiting for the delay: the AFE already applied its own.
+    var immediate = false
 
     /// A limit that trips at or above `trip`, releases at or below `release`, and warns at or
     /// above `warning` (no warning when `warning` is not below `trip`).
@@ -61,18 +63,20 @@ extension Fault {
         let vMargin = c.config.warnings.voltage, tMargin = c.config.warnings.temperature
         let iFactor = 1 - c.config.warnings.currentPercent / 100
         let discharge = -m.current
+        let minCell: Float? = s.hasPlausibleCell ? s.minCell : nil
+        let maxCell: Float? = s.hasPlausibleCell ? s.maxCell : nil
         switch self {
         case .cellUndervoltage:
-            return .under(s.minCell, trip: v.undervoltage, release: v.undervoltageReset,
+            return .under(minCell, trip: v.undervoltage, release: v.undervoltageReset,
                           warning: v.undervoltage + vMargin, index: s.minCellIndex)
         case .dischargeCutoff:
-            return .under(s.minCell, trip: v.dischargeCutoff, release: v.undervoltageReset,
+            return .under(minCell, trip: v.dischargeCutoff, release: v.undervoltageReset,
                           warning: v.dischargeCutoff + vMargin, index: s.minCellIndex)
         case .cellOvervoltage:
-            return .over(s.maxCell, trip: v.overvoltage, release: v.overvoltageReset,
+            return .over(maxCell, trip: v.overvoltage, release: v.overvoltageReset,
                          warning: v.overvoltage - vMargin, index: s.maxCellIndex)
         case .cellImbalance:
-            return .over(s.maxCell - s.minCell, trip: v.imbalanceLimit, release: v.imbalanceReset,
+            return .over(s.hasPlausibleCell ? s.maxCell - s.minCell : nil, trip: v.imbalanceLimit, release: v.imbalanceReset,
                          warning: v.imbalanceLimit - vMargin, index: s.minCellIndex)
         case .shortCircuit:
             var check = FaultCheck.present(
@@ -85,13 +89,17 @@ extension Fault {
                                         release: i.dischargeOvercurrent,
                                         warning: i.dischargeOvercurrent * iFactor)
             check.value = m.current
-            if m.afeFlags.contains(.dischargeOvercurrent) { check.trip = true; check.release = false }
+            if m.afeFlags.contains(.dischargeOvercurrent) {
+                check.trip = true; check.release = false; check.immediate = true
+            }
             return check
         case .chargeOvercurrent:
             var check = FaultCheck.over(m.current, trip: i.chargeOvercurrent,
                                         release: i.chargeOvercurrent,
                                         warning: i.chargeOvercurrent * iFactor)
-            if m.afeFlags.contains(.chargeOvercurrent) { check.trip = true; check.release = false }
+            if m.afeFlags.contains(.chargeOvercurrent) {
+                check.trip = true; check.release = false; check.immediate = true
+            }
             return check
         case .openWire:
             if m.afeFlags.contains(.openWire) { return .present(true) }
@@ -131,8 +139,12 @@ extension Fault {
                          release: t.mosfetMaximum - t.hysteresis,
                          warning: t.mosfetMaximum - tMargin, index: s.maxMosfetTemperatureIndex)
         case .temperatureSensor:
-            guard let sensor = s.implausibleSensor else { return .present(false) }
-            return .present(true, value: s.implausibleSensorValue, index: sensor)
+            if let sensor = s.implausibleSensor {
+                return .present(true, value: s.implausibleSensorValue, index: sensor)
+            }
+            // Without a single plausible cell sensor the temperature windows cannot be
+            // enforced at all: that is a sensor fault too, not a silent pass.
+            return .present(s.minCellTemperature == nil)
         case .dischargeSwitchFailure:
             guard let readback = m.dischargeSwitchReadback else { return .present(false) }
             return .present(readback != c.commanded.dischargeOn, value: readback ? 1 : 0)

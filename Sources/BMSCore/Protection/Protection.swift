@@ -3,8 +3,9 @@ struct FaultState {
     var tripTimerStart: Timestamp?
     var warnTimerStart: Timestamp?
     var trippedAt = Timestamp.zero
-    /// Set when a latch was cleared by hand: the recovery delay is not waited for again.
-    var recoveryWaived = false
+    /// Set by a manual reset, consumed by the next update: the fault releases if its trip
+    /// condition is gone, without waiting for its hysteresis or recovery delay.
+    var resetRequested = false
     /// Times of the most recent trips, newest last, for "latch after N within a window".
     var recentTrips = FixedList<16, Timestamp>()
 }
@@ -22,7 +23,7 @@ public struct Protection: Sendable {
     public private(set) var active = FaultSet()
     /// Pre-alarms in force.
     public private(set) var warnings = FaultSet()
-    /// Faults that latched: they stay active until `clearLatched` is called.
+    /// Faults that latched: they stay active until the manual `reset()`.
     public private(set) var latched = FaultSet()
 
     public init() {
@@ -44,6 +45,14 @@ public struct Protection: Sendable {
         apply(silent, to: .afeSilent, at: now, config: config, state: state, events: &events)
         guard !stale else { return }
 
+        var pruned: UInt8 = 0
+        while let fault = Fault(rawValue: pruned) {
+            pruned += 1
+            if states[Int(fault.rawValue)].recentTrips.count > 0 {
+                forgetTrips(of: fault, before: measurement.timestamp,
+                            windowMs: config.recovery[fault].windowSeconds &* 1000)
+            }
+        }
         let context = CheckContext(measurement: measurement,
                                    summary: MeasurementSummary(measurement, config: config),
                                    config: config, commanded: commanded)
@@ -69,17 +78,17 @@ public struct Protection: Sendable {
             states[i].tripTimerStart = nil
             let policy = config.recovery[fault]
             let waited = time.milliseconds(since: states[i].trippedAt)
-            let recoveryMs = fault.hasRecoveryPolicy && !states[i].recoveryWaived
-                ? policy.delaySeconds &* 1000 : 0
-            if !latched.contains(fault) && check.release && waited >= recoveryMs {
+            let recoveryMs = fault.hasRecoveryPolicy ? policy.delaySeconds &* 1000 : 0
+            let recovered = check.release && waited >= recoveryMs
+            let reset = states[i].resetRequested && !check.trip
+            if !latched.contains(fault) && (recovered || reset) {
                 active.remove(fault)
-                states[i].recoveryWaived = false
                 events.append(event(.release))
             }
         } else if check.trip {
             let start = states[i].tripTimerStart ?? time
             states[i].tripTimerStart = start
-            if time.milliseconds(since: start) >= delay {
+            if check.immediate || time.milliseconds(since: start) >= delay {
                 trip(fault, at: time, config: config)
                 events.append(event(.trip))
                 if latched.contains(fault) { events.append(event(.latch)) }
@@ -87,6 +96,8 @@ public struct Protection: Sendable {
         } else {
             states[i].tripTimerStart = nil
         }
+
+        states[i].resetRequested = false
 
         // Pre-alarms: same delay as the trip; shown only while the fault itself is not.
         if warnings.contains(fault) {
@@ -115,33 +126,41 @@ public struct Protection: Sendable {
         guard fault.hasRecoveryPolicy else { return }
         let policy = config.recovery[fault]
         guard policy.latchAfter > 0 else { return }
+        forgetTrips(of: fault, before: time, windowMs: policy.windowSeconds &* 1000)
         if states[i].recentTrips.isFull { _ = states[i].recentTrips.removeFirst() }
         states[i].recentTrips.append(time)
-        let windowMs = policy.windowSeconds &* 1000
-        var inWindow = 0
-        for t in states[i].recentTrips where time.milliseconds(since: t) <= windowMs {
-            inWindow += 1
-        }
-        if inWindow >= Int(policy.latchAfter) {
+        if states[i].recentTrips.count >= Int(policy.latchAfter) {
             latched.insert(fault)
         }
     }
 
-    /// Clears every latched fault and its trip history. Each stays active until its release
-    /// condition holds (from the next update on, without waiting for the recovery delay
-    /// again), so a condition that is still present keeps the pack safe instead of being
-    /// forgotten.
-    mutating func clearLatched() -> Bool {
-        guard !latched.isEmpty else { return false }
+    /// Drops the remembered trips of `fault` that are older than the window, so that the
+    /// list only ever holds trips within it (and a 32-bit time difference never wraps).
+    private mutating func forgetTrips(of fault: Fault, before time: Timestamp, windowMs: UInt32) {
+        let i = Int(fault.rawValue)
+        while states[i].recentTrips.count > 0,
+              time.milliseconds(since: states[i].recentTrips[0]) > windowMs {
+            _ = states[i].recentTrips.removeFirst()
+        }
+    }
+
+    /// The manual reset: unlatches every latched fault and forgets its trip history, and
+    /// lets every active fault whose trip condition is gone release at the next update, even
+    /// before its hysteresis or recovery delay. A fault whose condition is still present stays
+    /// (a reset never switches onto a cell that is beyond its limit). This is how a pack
+    /// stopped by the full cutoff is brought back: once its cells have rested above the full
+    /// cutoff, a reset releases it and the discharge cutoff keeps only charging allowed.
+    /// Returns whether anything was latched.
+    mutating func reset() -> Bool {
+        let wasLatched = !latched.isEmpty
         var raw: UInt8 = 0
         while let fault = Fault(rawValue: raw) {
             raw += 1
-            if latched.contains(fault) {
-                states[Int(fault.rawValue)].recentTrips.removeAll()
-                states[Int(fault.rawValue)].recoveryWaived = true
-            }
+            let i = Int(fault.rawValue)
+            if latched.contains(fault) { states[i].recentTrips.removeAll() }
+            if active.contains(fault) { states[i].resetRequested = true }
         }
         latched = FaultSet()
-        return true
+        return wasLatched
     }
 }

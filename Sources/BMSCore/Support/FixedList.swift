@@ -54,8 +54,14 @@ public struct FixedList<let capacity: Int, Element> {
     }
 
     public subscript(index: Int) -> Element {
-        precondition(index >= 0 && index < count, "FixedList index out of range")
-        return storage[index]!
+        get {
+            precondition(index >= 0 && index < count, "FixedList index out of range")
+            return storage[index]!
+        }
+        set {
+            precondition(index >= 0 && index < count, "FixedList index out of range")
+            storage[index] = newValue
+        }
     }
 }
 

@@ -1,7 +1,7 @@
 /// End-of-charge detection ("full"), which the reference firmware never sets.
 ///
-/// Full when the highest cell is at or above the charge target while the current is at or
-/// below the tail current (CV phase tapered off, or charger stopped) for `fullDelaySeconds`.
+/// Full when the highest cell is at or above the charge target while |current| is at or below
+/// the tail current (CV phase tapered off, or charger stopped) for `fullDelaySeconds`.
 /// Cleared when the highest cell falls below the recharge level. Full blocks charging; it is
 /// a normal state, not a fault, and later feeds SOC recalibration.
 public struct FullDetector: Sendable {
@@ -21,7 +21,8 @@ public struct FullDetector: Sendable {
             }
             return nil
         }
-        guard maxCell >= c.chargeTarget && current <= config.current.fullTailCurrent else {
+        let tail = config.current.fullTailCurrent
+        guard maxCell >= c.chargeTarget && current <= tail && current >= -tail else {
             conditionSince = nil
             return nil
         }
