@@ -91,9 +91,13 @@ private struct Checker {
         // 0.5 mV of slack: the difference of two Floats must not decide a tie.
         let warning = c.overvoltage - config.warnings.voltage
         if !(warning - c.chargeTarget > 0.0005) {
-            // The limit reported is the largest margin that would pass, to 0.1 mV.
+            // The limit reported is the distance from trip to target, to 0.1 mV (no libm:
+            // truncation through Int, guarded against NaN and huge values).
+            let distance = c.overvoltage - c.chargeTarget
+            let shown = distance.isFinite && abs(distance) < 100
+                ? Float(Int(distance * 10_000)) / 10_000 : distance
             add(.warningBelowChargeTarget, .voltageWarningMargin, value: config.warnings.voltage,
-                limit: ((c.overvoltage - c.chargeTarget) * 10_000).rounded(.down) / 10_000)
+                limit: shown)
         }
         chemistryCeiling()
         range(.cellImbalanceLimit, 0.01, 2.0)
