@@ -25,19 +25,21 @@ let portableSwift: [SwiftSetting] = embedded ? [
 
 var targets: [Target] = [
     .target(name: "BMSCore", swiftSettings: portableSwift),
+    .target(name: "PackSim", dependencies: ["BMSCore"], swiftSettings: portableSwift),
 ]
 
 if !embedded {
     targets += [
-        .target(name: "FlexBMSLink", dependencies: ["BMSCore"]),
+        .target(name: "FlexBMSLink", dependencies: ["BMSCore", "PackSim"]),
         .executableTarget(name: "flexbms", dependencies: [
-            "BMSCore", "FlexBMSLink",
+            "BMSCore", "PackSim", "FlexBMSLink",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "BMSCoreTests", dependencies: [
             "BMSCore",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
+        .testTarget(name: "PackSimTests", dependencies: ["PackSim", "BMSCore"]),
         .testTarget(name: "FlexBMSLinkTests", dependencies: ["FlexBMSLink", "BMSCore"]),
         .testTarget(name: "flexbmsTests", dependencies: ["flexbms"]),
     ]
@@ -47,6 +49,7 @@ let package = Package(
     name: "FlexBMS",
     products: embedded ? [
         .library(name: "BMSCore", targets: ["BMSCore"]),
+        .library(name: "PackSim", targets: ["PackSim"]),
     ] : [
         .executable(name: "flexbms", targets: ["flexbms"]),
         .library(name: "BMSCore", targets: ["BMSCore"]),

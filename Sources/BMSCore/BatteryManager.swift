@@ -50,12 +50,16 @@ public struct BatteryManager: Sendable {
         protection.update(measurement, now: now, config: config, commanded: switching.command,
                           state: switching.state, events: &events)
         let fresh = !protection.active.contains(.afeSilent)
+        if protection.active.contains(.cellOvervoltage), let change = fullDetector.markFull() {
+            events.append(BMSEvent(kind: change, time: now, state: switching.state))
+        }
         if fresh, let change = fullDetector.update(
             maxCell: MeasurementSummary.maxCell(measurement, cells: config.pack.seriesCells),
             current: measurement.current, at: measurement.timestamp, config: config) {
             events.append(BMSEvent(kind: change, time: now, state: switching.state))
         }
-        if switching.update(allowed: allowedDirections, current: fresh ? measurement.current : 0) {
+        if switching.update(allowed: allowedDirections, current: fresh ? measurement.current : 0,
+                            idealDiode: config.current.idealDiodeCurrent) {
             events.append(BMSEvent(kind: .stateChange, time: now, state: switching.state))
         }
         // Every event of this step reports the state the step ended in.

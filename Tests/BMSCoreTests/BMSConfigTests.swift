@@ -153,7 +153,7 @@ import Testing
             names.append("\(a)\(b)\(c)")
         }
         #expect(Set(names).count == names.count)
-        #expect(names.count == 49 + 3 * 16)
+        #expect(names.count == 50 + 3 * 16)
         for name in names {
             #expect(name.first == "s" || name.first == "w", "\(name)")
             #expect(name.filter { $0 == "_" }.count <= 1, "\(name)")

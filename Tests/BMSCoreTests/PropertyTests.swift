@@ -65,10 +65,10 @@ func live(_ steps: [RandomStep], config: BMSConfig = lfp16(),
                     idealDiodeSeen.withLock { $0 += 1 }
                 }
                 if blocked.contains(.charge) && command.chargeOn {
-                    #expect(current < -SwitchControl.idealDiodeOffCurrent, "\(bms.protection.active.flags)")
+                    #expect(current < -bms.config.current.idealDiodeCurrent * SwitchControl.idealDiodeOffRatio, "\(bms.protection.active.flags)")
                 }
                 if blocked.contains(.discharge) && command.dischargeOn {
-                    #expect(current > SwitchControl.idealDiodeOffCurrent, "\(bms.protection.active.flags)")
+                    #expect(current > bms.config.current.idealDiodeCurrent * SwitchControl.idealDiodeOffRatio, "\(bms.protection.active.flags)")
                 }
                 if blocked == .both { #expect(command == .allOff) }
             }

@@ -38,11 +38,12 @@ let thresholdCases: [ThresholdCase] = [
                   lsb: 0.1, apply: { $0.temperatures[1] = $1 }),
     ThresholdCase(fault: .boardOvertemperature, threshold: { $0.temperature.boardMaximum }, over: true,
                   lsb: 0.1, apply: { $0.temperatures[2] = $1 }),
-    // Spread built from exactly representable cells: 3.25 V and 3.25 V + x.
+    // Spread built from exactly representable cells: 3.0 V and 3.0 V + x, both inside the
+    // window (discharge cutoff … charge target) where imbalance is judged.
     ThresholdCase(fault: .cellImbalance, threshold: { $0.cellVoltage.imbalanceLimit }, over: true,
                   lsb: 0.001, apply: { m, x in
-                      for i in 0..<16 { m.cellVoltages[i] = 3.25 }
-                      m.setCell(7, to: 3.25 + x)
+                      for i in 0..<16 { m.cellVoltages[i] = 3.0 }
+                      m.setCell(7, to: 3.0 + x)
                   }),
 ]
 
@@ -263,6 +264,21 @@ let thresholdCases: [ThresholdCase] = [
         var broken = Rig()
         broken.run(until: 2000) { t in var m = sample(at: t); m.stackVoltage! += 0.81; return m }
         #expect(broken.isActive(.openWire))
+    }
+
+    @Test func imbalanceIsNotJudgedAtTheKnees() {
+        // One LFP cell at 3.70 V at the top of charge, the rest at 3.20 V: 0.5 V apart, but
+        // above the charge target, where a small SOC difference looks large.
+        var rig = Rig()
+        rig.run(until: 10_000) { t in var m = sample(at: t, cell: 3.2); m.setCell(2, to: 3.7); return m }
+        #expect(!rig.isActive(.cellImbalance))
+        #expect(!rig.kinds(.cellImbalance).contains(.warning))
+        // The same spread in the middle of the curve trips.
+        rig.run(until: 20_000) { t in var m = sample(at: t, cell: 3.0); m.setCell(2, to: 3.5); return m }
+        #expect(rig.isActive(.cellImbalance))
+        // Back at a knee it holds: neither trips again nor releases.
+        rig.run(until: 30_000) { t in var m = sample(at: t, cell: 3.2); m.setCell(2, to: 3.7); return m }
+        #expect(rig.isActive(.cellImbalance))
     }
 
     @Test func openWireDoesNotAlsoTripVoltageFaults() {

@@ -4,7 +4,7 @@ import Testing
 @Suite struct SwitchControlTests {
     @Test func offToNormalWhenBothAllowed() {
         var s = SwitchControl()
-        let changed = s.update(allowed: .both, current: 0)
+        let changed = s.update(allowed: .both, current: 0, idealDiode: 0.5)
         #expect(changed)
         #expect(s.state == .normal)
         #expect(s.command == SwitchCommand(chargeOn: true, dischargeOn: true))
@@ -12,8 +12,8 @@ import Testing
 
     @Test func normalToChargeOnlyWhenDischargeIsBlocked() {
         var s = SwitchControl()
-        _ = s.update(allowed: .both, current: 0)
-        let changed = s.update(allowed: .charge, current: -3)
+        _ = s.update(allowed: .both, current: 0, idealDiode: 0.5)
+        let changed = s.update(allowed: .charge, current: -3, idealDiode: 0.5)
         #expect(changed)
         #expect(s.state == .chargeOnly)
         #expect(s.command == SwitchCommand(chargeOn: true, dischargeOn: false))
@@ -21,8 +21,8 @@ import Testing
 
     @Test func normalToDischargeOnlyWhenChargeIsBlocked() {
         var s = SwitchControl()
-        _ = s.update(allowed: .both, current: 0)
-        _ = s.update(allowed: .discharge, current: 4)
+        _ = s.update(allowed: .both, current: 0, idealDiode: 0.5)
+        _ = s.update(allowed: .discharge, current: 4, idealDiode: 0.5)
         #expect(s.state == .dischargeOnly)
         #expect(s.command == SwitchCommand(chargeOn: false, dischargeOn: true))
     }
@@ -30,8 +30,8 @@ import Testing
     @Test func offWhenBothBlockedWhateverTheCurrent() {
         for current: Float in [-50, 0, 50] {
             var s = SwitchControl()
-            _ = s.update(allowed: .both, current: 0)
-            _ = s.update(allowed: .none, current: current)
+            _ = s.update(allowed: .both, current: 0, idealDiode: 0.5)
+            _ = s.update(allowed: .none, current: current, idealDiode: 0.5)
             #expect(s.state == .off)
             #expect(s.command == .allOff)
         }
@@ -39,49 +39,51 @@ import Testing
 
     @Test func idealDiodeOnTheDischargeSwitchWhileCharging() {
         var s = SwitchControl()
-        _ = s.update(allowed: .charge, current: 0)
-        _ = s.update(allowed: .charge, current: 0.5)            // not above 0.5 A
+        _ = s.update(allowed: .charge, current: 0, idealDiode: 0.5)
+        _ = s.update(allowed: .charge, current: 0.49, idealDiode: 0.5)           // below 0.5 A
         #expect(!s.command.dischargeOn)
-        _ = s.update(allowed: .charge, current: 0.51)
+        _ = s.update(allowed: .charge, current: 0.5, idealDiode: 0.5)
         #expect(s.command.dischargeOn)
-        _ = s.update(allowed: .charge, current: 0.11)           // hysteresis: stays on
+        _ = s.update(allowed: .charge, current: 0.126, idealDiode: 0.5)          // hysteresis: stays on
         #expect(s.command.dischargeOn)
-        _ = s.update(allowed: .charge, current: 0.1)            // not above 0.1 A: off
+        _ = s.update(allowed: .charge, current: 0.125, idealDiode: 0.5)          // not above 0.125 A: off
         #expect(!s.command.dischargeOn)
-        _ = s.update(allowed: .charge, current: 0.3)            // below the on level: stays off
+        _ = s.update(allowed: .charge, current: 0.3, idealDiode: 0.5)            // below the on level: stays off
         #expect(!s.command.dischargeOn)
-        _ = s.update(allowed: .charge, current: -20)
+        _ = s.update(allowed: .charge, current: -20, idealDiode: 0.5)
         #expect(!s.command.dischargeOn)
         #expect(s.command.chargeOn)
     }
 
     @Test func idealDiodeOnTheChargeSwitchWhileDischarging() {
         var s = SwitchControl()
-        _ = s.update(allowed: .discharge, current: 0)
-        _ = s.update(allowed: .discharge, current: -0.51)
-        #expect(s.command.chargeOn)
-        _ = s.update(allowed: .discharge, current: -0.11)
-        #expect(s.command.chargeOn)
-        _ = s.update(allowed: .discharge, current: -0.1)
+        _ = s.update(allowed: .discharge, current: 0, idealDiode: 0.5)
+        _ = s.update(allowed: .discharge, current: -0.49, idealDiode: 0.5)
         #expect(!s.command.chargeOn)
-        _ = s.update(allowed: .discharge, current: 30)
+        _ = s.update(allowed: .discharge, current: -0.5, idealDiode: 0.5)
+        #expect(s.command.chargeOn)
+        _ = s.update(allowed: .discharge, current: -0.126, idealDiode: 0.5)
+        #expect(s.command.chargeOn)
+        _ = s.update(allowed: .discharge, current: -0.125, idealDiode: 0.5)
+        #expect(!s.command.chargeOn)
+        _ = s.update(allowed: .discharge, current: 30, idealDiode: 0.5)
         #expect(!s.command.chargeOn)
         #expect(s.command.dischargeOn)
     }
 
     @Test func idealDiodeStartsOffOnEnteringTheState() {
         var s = SwitchControl()
-        _ = s.update(allowed: .both, current: 0.3)              // normal: both on
-        _ = s.update(allowed: .charge, current: 0.3)            // 0.3 A < on level
+        _ = s.update(allowed: .both, current: 0.3, idealDiode: 0.5)              // normal: both on
+        _ = s.update(allowed: .charge, current: 0.3, idealDiode: 0.5)            // 0.3 A < on level
         #expect(!s.command.dischargeOn)
     }
 
     @Test func shutdownIsFinal() {
         var s = SwitchControl()
-        _ = s.update(allowed: .both, current: 0)
+        _ = s.update(allowed: .both, current: 0, idealDiode: 0.5)
         let first = s.shutdown()
         #expect(first)
-        let changed = s.update(allowed: .both, current: 0)
+        let changed = s.update(allowed: .both, current: 0, idealDiode: 0.5)
         #expect(!changed)
         #expect(s.state == .shutdown)
         #expect(s.command == .allOff)

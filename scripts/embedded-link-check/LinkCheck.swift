@@ -1,4 +1,6 @@
 /// Exercises every entry point of BMSCore so the linker keeps all of it; see check.sh.
+import BMSCore
+
 @main struct LinkCheck {
     static func main() {
         var config = BMSConfig.preset(.lfp, cells: 16, capacityAh: 100)!

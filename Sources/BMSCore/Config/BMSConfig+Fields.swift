@@ -28,6 +28,7 @@ extension BMSConfig {
         case .boardMaximumCurrent: .float(current.boardMaximum)
         case .fullTailCurrent: .float(current.fullTailCurrent)
         case .fullDelay: .unsigned(current.fullDelaySeconds)
+        case .idealDiodeCurrent: .float(current.idealDiodeCurrent)
         case .chargeMinimumTemperature: .float(temperature.chargeMinimum)
         case .chargeMaximumTemperature: .float(temperature.chargeMaximum)
         case .dischargeMinimumTemperature: .float(temperature.dischargeMinimum)
@@ -99,6 +100,7 @@ extension BMSConfig {
         case .shortCircuitLimit: current.shortCircuit = x
         case .boardMaximumCurrent: current.boardMaximum = x
         case .fullTailCurrent: current.fullTailCurrent = x
+        case .idealDiodeCurrent: current.idealDiodeCurrent = x
         case .chargeMinimumTemperature: temperature.chargeMinimum = x
         case .chargeMaximumTemperature: temperature.chargeMaximum = x
         case .dischargeMinimumTemperature: temperature.dischargeMinimum = x

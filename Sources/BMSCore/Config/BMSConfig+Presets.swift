@@ -45,7 +45,8 @@ extension BMSConfig {
                 dischargeOvercurrent: overcurrent, dischargeOvercurrentDelayMs: 320,
                 shortCircuit: 2 * overcurrent, shortCircuitDelayUs: 200,
                 boardMaximum: boardMaximumCurrent,
-                fullTailCurrent: min(oneC / 20, overcurrent / 4), fullDelaySeconds: 60),
+                fullTailCurrent: min(oneC / 20, overcurrent / 4), fullDelaySeconds: 60,
+                idealDiodeCurrent: max(0.5, oneC / 50)),
             temperature: TemperatureLimits(
                 chargeMinimum: 0, chargeMaximum: 45, dischargeMinimum: -20,
                 dischargeMaximum: 45, hysteresis: 5, delayMs: 2000,

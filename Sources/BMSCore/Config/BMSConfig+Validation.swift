@@ -134,6 +134,7 @@ private struct Checker {
         range(.shortCircuitDelay, 10, 1000)
         range(.fullTailCurrent, 0.01, 1000)
         range(.fullDelay, 1, 3600)
+        range(.idealDiodeCurrent, 0.05, 50)
         if c.chargeOvercurrent > c.boardMaximum {
             add(.overcurrentAboveBoardMaximum, .chargeOvercurrent, value: c.chargeOvercurrent,
                 limit: c.boardMaximum, other: .boardMaximumCurrent)

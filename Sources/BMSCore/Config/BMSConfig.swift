@@ -95,6 +95,11 @@ public struct CurrentLimits: Sendable {
     public var fullTailCurrent: Float
     /// Time the full condition must hold, s.
     public var fullDelaySeconds: UInt32
+    /// Ideal-diode threshold: in a one-direction state the other switch closes while at least
+    /// this current flows in the allowed direction, and opens below a quarter of it. It must
+    /// stay clear of the current sensor's offset, or an offset reads as flow and the switch
+    /// lets current through in the forbidden direction.
+    public var idealDiodeCurrent: Float
 }
 
 /// Temperature windows in °C. A limit trips at or beyond its value and releases

@@ -12,6 +12,7 @@ public enum ConfigField: Equatable, Sendable {
     case cellImbalanceLimit, cellImbalanceReset, cellImbalanceDelay
     case chargeOvercurrent, chargeOvercurrentDelay, dischargeOvercurrent, dischargeOvercurrentDelay
     case shortCircuitLimit, shortCircuitDelay, boardMaximumCurrent, fullTailCurrent, fullDelay
+    case idealDiodeCurrent
     case chargeMinimumTemperature, chargeMaximumTemperature
     case dischargeMinimumTemperature, dischargeMaximumTemperature
     case temperatureHysteresis, temperatureDelay, mosfetMaximumTemperature, boardMaximumTemperature
@@ -30,7 +31,7 @@ public enum ConfigField: Equatable, Sendable {
     /// The fields that are not per fault, in the order files list them. Computed, not a
     /// stored global: a lazily initialised global needs `swift_once` and so atomics, which
     /// an ARMv6-M core does not have.
-    static var plainFields: InlineArray<49, ConfigField> { [
+    static var plainFields: InlineArray<50, ConfigField> { [
         .seriesCellCount, .parallelCellCount, .nominalCapacity, .chemistry,
         .cellOvervoltage, .cellOvervoltageReset, .cellOvervoltageDelay,
         .cellChargeVoltage, .cellRechargeVoltage, .balanceMinimumVoltage,
@@ -38,7 +39,7 @@ public enum ConfigField: Equatable, Sendable {
         .cellImbalanceLimit, .cellImbalanceReset, .cellImbalanceDelay,
         .chargeOvercurrent, .chargeOvercurrentDelay, .dischargeOvercurrent, .dischargeOvercurrentDelay,
         .shortCircuitLimit, .shortCircuitDelay, .boardMaximumCurrent, .fullTailCurrent, .fullDelay,
-        .chargeMinimumTemperature, .chargeMaximumTemperature,
+        .idealDiodeCurrent, .chargeMinimumTemperature, .chargeMaximumTemperature,
         .dischargeMinimumTemperature, .dischargeMaximumTemperature,
         .temperatureHysteresis, .temperatureDelay, .mosfetMaximumTemperature, .boardMaximumTemperature,
         .balanceTargetVoltageDifference, .balanceIdleDelay, .balanceIdleCurrent,
@@ -117,6 +118,7 @@ public enum ConfigField: Equatable, Sendable {
         case .boardMaximumCurrent: "sBoardMaxCurrent_A"
         case .fullTailCurrent: "sFullTailCurrent_A"
         case .fullDelay: "sFullDelay_s"
+        case .idealDiodeCurrent: "sIdealDiodeCurrent_A"
         case .chargeMinimumTemperature: "sChgMinTemp_degC"
         case .chargeMaximumTemperature: "sChgMaxTemp_degC"
         case .dischargeMinimumTemperature: "sDisMinTemp_degC"

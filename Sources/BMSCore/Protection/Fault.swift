@@ -31,7 +31,8 @@ public enum Fault: UInt8, CaseIterable, Sendable {
     case chargeOvertemperature = 9
     /// Board / AFE die sensor at or above `sBoardMaxTemp_degC`.
     case boardOvertemperature = 10
-    /// Highest minus lowest cell at or above `sCellImbalanceLimit_V` ("cell failure").
+    /// Highest minus lowest cell at or above `sCellImbalanceLimit_V` ("cell failure"), judged
+    /// only while every cell lies between the discharge cutoff and the charge target.
     case cellImbalance = 11
     /// The discharge switch reads back different from its command. Diagnostic only: it blocks
     /// nothing, since opening a switch that does not obey cannot help and the reference shows

@@ -76,7 +76,18 @@ extension Fault {
             return .over(maxCell, trip: v.overvoltage, release: v.overvoltageReset,
                          warning: v.overvoltage - vMargin, index: s.maxCellIndex)
         case .cellImbalance:
-            return .over(s.hasPlausibleCell ? s.maxCell - s.minCell : nil, trip: v.imbalanceLimit, release: v.imbalanceReset,
+            // Judged only while every cell is between the discharge cutoff and the charge
+            // target: near the ends the OCV curve is steep (LFP's knees above all), so a few
+            // percent of SOC difference shows as hundreds of mV. That is the business of the
+            // cutoffs and of balancing, not a cell failure; outside the window the fault
+            // neither trips nor releases.
+            guard s.hasPlausibleCell, s.minCell >= v.dischargeCutoff, s.maxCell <= v.chargeTarget else {
+                var hold = FaultCheck()
+                hold.release = false
+                hold.warnClear = false
+                return hold
+            }
+            return .over(s.maxCell - s.minCell, trip: v.imbalanceLimit, release: v.imbalanceReset,
                          warning: v.imbalanceLimit - vMargin, index: s.minCellIndex)
         case .shortCircuit:
             var check = FaultCheck.present(

@@ -30,24 +30,25 @@ public struct SwitchCommand: Equatable, Sendable {
 ///
 /// The state follows the allowed directions at once (no intermediate cycles). In the
 /// one-direction states the other switch acts as an *ideal diode*, as in the reference: in
-/// `chargeOnly` the discharge switch closes while charge current above
-/// `idealDiodeOnCurrent` flows through its body diode, and opens again when the current falls
-/// below `idealDiodeOffCurrent`; mirrored in `dischargeOnly`. This spares the body diode the
-/// heat without ever letting current flow in the forbidden direction for longer than the
-/// cycle in which it reverses.
+/// `chargeOnly` the discharge switch closes while charge current of at least the on
+/// threshold (`sIdealDiodeCurrent_A`) flows through its body diode, and opens again when the
+/// current falls below the off threshold (a quarter of it); mirrored in `dischargeOnly`.
+/// This spares the body diode the heat; current can flow in the forbidden direction only
+/// within the cycle in which it reverses. (The reference uses 0.5 A / 0.1 A; the preset
+/// scales the threshold to 0.02 C so that it stays clear of a large shunt's offset.)
 public struct SwitchControl: Sendable {
-    /// Ideal diode thresholds of the reference firmware (A, magnitudes).
-    public static let idealDiodeOnCurrent: Float = 0.5
-    public static let idealDiodeOffCurrent: Float = 0.1
+    /// The off threshold as a fraction of the on threshold.
+    public static var idealDiodeOffRatio: Float { 0.25 }
 
     public private(set) var state: BMSState = .off
     public private(set) var command: SwitchCommand = .allOff
 
     public init() {}
 
-    /// Moves to the state given by the allowed directions and `current` (A, + = charging).
-    /// Returns `true` when the state changed.
-    mutating func update(allowed: Directions, current: Float) -> Bool {
+    /// Moves to the state given by the allowed directions and `current` (A, + = charging),
+    /// with the ideal diode closing at `idealDiode` A. Returns `true` when the state changed.
+    mutating func update(allowed: Directions, current: Float, idealDiode: Float) -> Bool {
+        let onLevel = idealDiode, offLevel = idealDiode * Self.idealDiodeOffRatio
         guard state != .shutdown else {
             command = .allOff
             return false
@@ -69,11 +70,11 @@ public struct SwitchControl: Sendable {
         case .chargeOnly:
             // Ideal diode on the discharge switch, with hysteresis; reset when entering.
             let wasOn = !changed && previous.dischargeOn
-            let on = wasOn ? current > Self.idealDiodeOffCurrent : current > Self.idealDiodeOnCurrent
+            let on = wasOn ? current > offLevel : current >= onLevel
             command = SwitchCommand(chargeOn: true, dischargeOn: on)
         case .dischargeOnly:
             let wasOn = !changed && previous.chargeOn
-            let on = wasOn ? current < -Self.idealDiodeOffCurrent : current < -Self.idealDiodeOnCurrent
+            let on = wasOn ? current < -offLevel : current <= -onLevel
             command = SwitchCommand(chargeOn: on, dischargeOn: true)
         }
         return changed

@@ -2,14 +2,16 @@
 /// line needs no libm. Accuracy is stated per function and checked against the host's libm
 /// in the tests.
 public enum SimMath {
-    /// e^x, relative error below 2e-7 for |x| ≤ 80; 0 below −87, +∞ above 88.
+    /// e^x, relative error below 5e-7 for |x| ≤ 80; 0 below −87, +∞ above 88.
     public static func exp(_ x: Float) -> Float {
         if x < -87 { return 0 }
         if x > 88 { return .infinity }
-        // x = k·ln2 + r with |r| ≤ ln2/2; e^x = 2^k · e^r.
-        let ln2: Float = 0.693_147_18
-        let k = (x / ln2).rounded()
-        let r = x - k * ln2
+        // x = k·ln2 + r with |r| ≤ ln2/2; e^x = 2^k · e^r. ln2 is split in two (Cody–Waite)
+        // so that k·ln2 is exact enough for |k| up to 127.
+        let ln2Hi: Float = 0.693_145_751_953_125
+        let ln2Lo: Float = 1.428_606_765_330_187e-6
+        let k = round(x / 0.693_147_18)
+        let r = (x - k * ln2Hi) - k * ln2Lo
         // Taylor series to r^7 for e^r on |r| ≤ 0.347: truncation below 1e-8.
         var p: Float = 1.0 / 5040
         p = p * r + 1.0 / 720
@@ -55,4 +57,16 @@ extension SimMath {
 
     /// x^y for x > 0.
     public static func pow(_ x: Float, _ y: Float) -> Float { exp(y * log(x)) }
+}
+
+extension SimMath {
+    /// x rounded to the nearest integer, halves away from zero, without a libm call
+    /// (`Float.rounded()` becomes `roundf` on soft-float targets). A value one ulp below a
+    /// half may round up, which no caller here can tell from noise.
+    @inlinable
+    public static func round(_ x: Float) -> Float {
+        // From 2^23 on every Float is an integer; NaN and infinities pass through.
+        guard abs(x) < 8_388_608 else { return x }
+        return Float(Int32(x + (x >= 0 ? 0.5 : -0.5)))
+    }
 }

@@ -3,7 +3,7 @@
 ///
 /// Passed in by the caller; the simulator never reads a global or time-based source.
 public struct SimRandom: Sendable {
-    var state: UInt64
+    @usableFromInline var state: UInt64
 
     public init(seed: UInt64) {
         state = seed

@@ -1,0 +1,238 @@
+import BMSCore
+
+/// One step of a run as it happened: the truth, what the BMS measured and what it decided.
+public struct StepRecord: Sendable {
+    public var time: SimTime
+    /// True pack current, A (+ = charging), and terminal voltage, V.
+    public var current: Float
+    public var packVoltage: Float
+    public var ambient: Float
+    /// Load the pack could not serve because discharging was off, W.
+    public var unservedLoadW: Float
+    /// What the BMS was given, and what it commanded.
+    public var measurement: Measurement
+    public var command: Command
+}
+
+/// The closed loop: plant → `Measurement` → `BatteryManager` → switch commands → plant.
+///
+/// Each step of `stepMilliseconds`: the world's demand is resolved against the pack's
+/// Thevenin equivalent and the switches that are really closed; the pack and power stage
+/// advance; the AFE's view (noise, quantisation, injected sensor faults) becomes the
+/// measurement; the BMS steps on it; its command takes effect for the next step. The AFE's
+/// own short-circuit comparator acts inside a step, as the chip does in microseconds.
+public struct Simulation<Profile: PowerProfile> {
+    public private(set) var pack: PackModel
+    public private(set) var bms: BatteryManager
+    public var profile: Profile
+    public private(set) var time: SimTime
+    public private(set) var stats = SimulationStats()
+    public let setup: SimulationSetup
+    var faults = FixedList<16, ScheduledFault>()
+    var leaksApplied: UInt16 = 0
+    var lastMeasurement: Measurement
+    var terminalVoltage: Float
+    var afeTrippedThisStep = false
+    var random: SimRandom
+
+    /// Builds the pack and the BMS; throws when the chemistry has no model, the shape is out
+    /// of range, or the configuration is invalid.
+    public init(setup: SimulationSetup, profile: Profile) throws(SimulationError) {
+        guard let parameters = CellParameters.of(setup.chemistry) else { throw .noCellModel }
+        guard (1...16).contains(setup.cells), setup.parallel >= 1, setup.capacityAh > 0,
+              setup.stepMilliseconds > 0 else { throw .badShape }
+        guard let config = setup.bmsConfig else { throw .noCellModel }
+        do {
+            bms = try BatteryManager(config: config)
+        } catch {
+            throw .config(error)
+        }
+        self.setup = setup
+        self.profile = profile
+        let root = SimRandom(seed: setup.seed)
+        pack = PackModel(parameters: parameters, groups: setup.cells, parallel: setup.parallel,
+                         capacityAh: setup.capacityAh, spread: setup.spread,
+                         initialSOC: setup.initialSOC, temperature: setup.ambient,
+                         random: root.fork(10))
+        pack.prepare(stepSeconds: Float(setup.stepMilliseconds) / 1000)
+        random = root.fork(11)
+        time = SimTime(milliseconds: 0)
+        terminalVoltage = pack.stackVoltage
+        lastMeasurement = Measurement(timestamp: time.bmsTimestamp)
+        lastMeasurement = measure(current: 0)
+        // The BMS sees the pack once before the first step, as at power-up.
+        let command = bms.step(lastMeasurement, now: time.bmsTimestamp)
+        pack.powerStage.switches = command.switches
+    }
+
+    /// Schedules a fault; returns `false` when 16 are already scheduled or the index is out
+    /// of range for its kind.
+    @discardableResult
+    public mutating func schedule(_ fault: ScheduledFault) -> Bool {
+        switch fault.kind.target {
+        case .cell?: guard fault.index >= 0 && fault.index < pack.groupCount else { return false }
+        case .sensor?: guard fault.index >= 0 && fault.index < pack.thermistors.boardSensor + 1 else { return false }
+        case nil: break
+        }
+        return faults.append(fault)
+    }
+
+    func isActive(_ kind: InjectedFaultKind) -> Bool {
+        for f in faults where f.kind == kind && time.milliseconds >= f.atMilliseconds { return true }
+        return false
+    }
+
+    /// The ambient temperature now, °C.
+    public var ambient: Float {
+        if isActive(.coldAmbient) { return -20 }
+        if isActive(.hotAmbient) { return 55 }
+        return setup.ambient + setup.ambientSwing
+            * DailyCurves.value(DailyCurves.ambientSwing, at: time.secondsOfDay)
+    }
+
+    /// The oldest BMS event not yet taken.
+    public mutating func nextEvent() -> BMSEvent? { bms.nextEvent() }
+
+    /// Advances the run by one step.
+    @discardableResult
+    public mutating func step() -> StepRecord {
+        time.milliseconds += setup.stepMilliseconds
+        let dt = Float(setup.stepMilliseconds) / 1000
+        let ambient = self.ambient
+        applyLeaks()
+
+        // The world's demand, with the injected world faults.
+        var demand = profile.demand(at: time)
+        let (emf, resistance) = pack.thevenin()
+        let volts = max(terminalVoltage, 1)
+        if isActive(.chargerOvervoltage) { demand.sourceVoltageLimit *= 1.2 }
+        if isActive(.loadShort) { demand.loadW = 50 * setup.capacityAh * volts }
+        if isActive(.overload) { demand.loadW += 1.5 * bms.config.current.dischargeOvercurrent * volts }
+
+        // Resolve the bus: the source holds the terminals at its voltage limit at most.
+        let loadA = demand.loadW / volts
+        var sourceA: Float = 0
+        if demand.sourceW > 0 {
+            let holdingA = (demand.sourceVoltageLimit - emf) / resistance + loadA
+            sourceA = max(0, min(demand.sourceW / volts, min(demand.sourceCurrentLimit + loadA, holdingA)))
+        }
+        var current = sourceA - loadA
+
+        // The AFE's short-circuit comparator: microseconds, inside this step.
+        afeTrippedThisStep = false
+        let hardware = pack.powerStage.switches
+        if current < 0 && hardware.dischargeOn && -current >= bms.config.current.shortCircuit {
+            pack.powerStage.switches.dischargeOn = false
+            pack.powerStage.afeShortCircuitLatched = true
+            afeTrippedThisStep = true
+        }
+        let closed = pack.powerStage.switches
+        var unservedA: Float = 0
+        if !closed.dischargeOn && current < 0 { unservedA = -current; current = 0 }
+        if !closed.chargeOn && current > 0 { current = 0 }
+        let throughDiode = (current > 0 && !closed.dischargeOn) || (current < 0 && !closed.chargeOn)
+
+        _ = pack.step(current: current, ambient: ambient)
+        pack.stepPowerStage(current: current, diodeConducting: throughDiode, ambient: ambient)
+        let switchCount = Float(Int(closed.chargeOn ? 1 : 0) + Int(closed.dischargeOn ? 1 : 0))
+        terminalVoltage = pack.stackVoltage + current * pack.powerStage.onResistance * switchCount
+            + (throughDiode ? (current > 0 ? 1 : -1) * pack.powerStage.diodeDrop : 0)
+
+        account(current: current, dt: dt, unservedW: unservedA * volts)
+
+        // The AFE's view, then the BMS.
+        let measurement = isActive(.afeSilent) ? lastMeasurement : measure(current: current)
+        lastMeasurement = measurement
+        let command = bms.step(measurement, now: time.bmsTimestamp)
+        apply(command)
+        return StepRecord(time: time, current: current, packVoltage: terminalVoltage,
+                          ambient: ambient, unservedLoadW: unservedA * volts,
+                          measurement: measurement, command: command)
+    }
+
+    /// The BMS command becomes the switch state, except that the AFE keeps discharge off
+    /// after its own short-circuit trip until the BMS has commanded it off once.
+    mutating func apply(_ command: Command) {
+        var switches = command.switches
+        if pack.powerStage.afeShortCircuitLatched {
+            if switches.dischargeOn {
+                switches.dischargeOn = false
+            } else {
+                pack.powerStage.afeShortCircuitLatched = false
+            }
+        }
+        pack.powerStage.switches = switches
+    }
+
+    mutating func applyLeaks() {
+        for f in faults where f.kind == .cellShort && time.milliseconds >= f.atMilliseconds {
+            let bit = UInt16(1) << UInt16(f.index)
+            if leaksApplied & bit == 0 {
+                leaksApplied |= bit
+                pack.setLeak(group: f.index, amps: 0.02 * pack.groups[f.index].capacityAh)
+            }
+        }
+    }
+
+    mutating func account(current: Float, dt: Float, unservedW: Float) {
+        stats.steps += 1
+        let (lo, hi) = pack.cellVoltageRange
+        stats.minCellVoltage = min(stats.minCellVoltage, lo)
+        stats.maxCellVoltage = max(stats.maxCellVoltage, hi)
+        let hottest = pack.maxCellTemperature
+        stats.maxCellTemperature = max(stats.maxCellTemperature, hottest)
+        stats.maxMosfetTemperature = max(stats.maxMosfetTemperature, pack.powerStage.temperature)
+        let wh = Double(terminalVoltage * current * dt) / 3600
+        if wh > 0 { stats.energyChargedWh += wh } else { stats.energyDischargedWh -= wh }
+        stats.unservedLoadWh += Double(unservedW * dt) / 3600
+        let c = bms.config
+        if hi > c.cellVoltage.overvoltage + SimulationLimits.overvoltageMargin {
+            stats.secondsOverVoltage += Double(dt)
+        }
+        if lo < c.cellVoltage.undervoltage - SimulationLimits.undervoltageMargin {
+            stats.secondsUnderVoltage += Double(dt)
+        }
+        let hottestTrip = max(c.temperature.chargeMaximum, c.temperature.dischargeMaximum)
+        if hottest > hottestTrip + SimulationLimits.temperatureMargin {
+            stats.secondsOverTemperature += Double(dt)
+        }
+    }
+
+    /// What the AFE reports for the pack as it is now.
+    mutating func measure(current: Float) -> Measurement {
+        let sensors = pack.sensors
+        var m = Measurement(timestamp: time.bmsTimestamp)
+        var stack: Float = 0
+        for g in 0..<pack.groupCount {
+            let v = pack.groups[g].voltage
+            stack += v
+            m.cellVoltages[g] = sensors.voltage(v, &random)
+        }
+        for f in faults where f.kind == .openWire && time.milliseconds >= f.atMilliseconds {
+            // The open wire joins two cells into one channel: the lower reads nothing.
+            let k = f.index
+            if k + 1 < pack.groupCount {
+                m.cellVoltages[k + 1] = sensors.voltage(pack.groups[k].voltage + pack.groups[k + 1].voltage, &random)
+            }
+            m.cellVoltages[k] = sensors.voltage(0, &random)
+        }
+        m.stackVoltage = sensors.voltage(stack, &random)
+        m.packVoltage = sensors.voltage(terminalVoltage, &random)
+        m.current = sensors.current(current, &random)
+        let layout = pack.thermistors
+        for s in 0..<layout.cellSensorCount {
+            m.addTemperature(sensors.temperature(pack.groups[Int(layout.cellSensorGroups[s])].temperature, &random),
+                             role: .cell)
+        }
+        m.addTemperature(sensors.temperature(pack.powerStage.temperature, &random), role: .mosfet)
+        m.addTemperature(sensors.temperature(pack.boardTemperature, &random), role: .board)
+        for f in faults where time.milliseconds >= f.atMilliseconds {
+            if f.kind == .thermistorOpen { m.temperatures[f.index] = -60 }
+            if f.kind == .thermistorShort { m.temperatures[f.index] = 160 }
+        }
+        if afeTrippedThisStep { m.afeFlags.insert(.shortCircuit) }
+        m.chargeSwitchReadback = pack.powerStage.switches.chargeOn
+        m.dischargeSwitchReadback = pack.powerStage.switches.dischargeOn
+        return m
+    }
+}
