@@ -21,7 +21,13 @@ let portableSwift: [SwiftSetting] = embedded ? [
     .enableExperimentalFeature("Embedded"),
     .unsafeFlags(["-wmo", "-Osize", "-Xfrontend", "-function-sections",
                   "-Xfrontend", "-disable-stack-protector"]),
-] : []
+] : hostSpeed
+
+/// On the host, cross-module optimisation lets the simulator's generic closed loop
+/// (Simulation<Profile>, stepped from FlexBMSTools) be specialised and inlined across module
+/// boundaries; without it every step goes through runtime generic metadata and copies of
+/// whole structs (measured: most of the run time).
+var hostSpeed: [SwiftSetting] { [.unsafeFlags(["-cross-module-optimization"])] }
 
 var targets: [Target] = [
     .target(name: "BMSCore", swiftSettings: portableSwift),
@@ -30,9 +36,9 @@ var targets: [Target] = [
 
 if !embedded {
     targets += [
-        .target(name: "FlexBMSLink", dependencies: ["BMSCore", "PackSim"]),
+        .target(name: "FlexBMSTools", dependencies: ["BMSCore", "PackSim"], swiftSettings: hostSpeed),
         .executableTarget(name: "flexbms", dependencies: [
-            "BMSCore", "PackSim", "FlexBMSLink",
+            "BMSCore", "PackSim", "FlexBMSTools",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "BMSCoreTests", dependencies: [
@@ -40,7 +46,7 @@ if !embedded {
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "PackSimTests", dependencies: ["PackSim", "BMSCore"]),
-        .testTarget(name: "FlexBMSLinkTests", dependencies: ["FlexBMSLink", "BMSCore"]),
+        .testTarget(name: "FlexBMSToolsTests", dependencies: ["FlexBMSTools", "BMSCore"]),
         .testTarget(name: "flexbmsTests", dependencies: ["flexbms"]),
     ]
 }
@@ -53,7 +59,7 @@ let package = Package(
     ] : [
         .executable(name: "flexbms", targets: ["flexbms"]),
         .library(name: "BMSCore", targets: ["BMSCore"]),
-        .library(name: "FlexBMSLink", targets: ["FlexBMSLink"]),
+        .library(name: "FlexBMSTools", targets: ["FlexBMSTools"]),
     ],
     dependencies: embedded ? [] : [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),

@@ -47,15 +47,17 @@ public struct BatteryManager: Sendable {
     /// a measurement older than `sMeasTimeout_ms` puts the pack in the safe state).
     public mutating func step(_ measurement: Measurement, now: Timestamp) -> Command {
         let firstNew = events.count
-        protection.update(measurement, now: now, config: config, commanded: switching.command,
-                          state: switching.state, events: &events)
+        let summary = protection.update(measurement, now: now, config: config,
+                                        commanded: switching.command, state: switching.state,
+                                        events: &events)
         let fresh = !protection.active.contains(.afeSilent)
         if protection.active.contains(.cellOvervoltage), let change = fullDetector.markFull() {
             events.append(BMSEvent(kind: change, time: now, state: switching.state))
         }
-        if fresh, let change = fullDetector.update(
-            maxCell: MeasurementSummary.maxCell(measurement, cells: config.pack.seriesCells),
-            current: measurement.current, at: measurement.timestamp, config: config) {
+        // Full is judged on plausible readings only (an open sense wire can read high).
+        if fresh, let summary, summary.hasPlausibleCell, let change = fullDetector.update(
+            maxCell: summary.maxCell, current: measurement.current,
+            at: measurement.timestamp, config: config) {
             events.append(BMSEvent(kind: change, time: now, state: switching.state))
         }
         if switching.update(allowed: allowedDirections, current: fresh ? measurement.current : 0,

@@ -9,6 +9,9 @@ public struct StepRecord: Sendable {
     public var ambient: Float
     /// Load the pack could not serve because discharging was off, W.
     public var unservedLoadW: Float
+    /// Lowest and highest true group voltage after the step, V.
+    public var cellMin: Float
+    public var cellMax: Float
     /// What the BMS was given, and what it commanded.
     public var measurement: Measurement
     public var command: Command
@@ -29,6 +32,9 @@ public struct Simulation<Profile: PowerProfile> {
     public private(set) var stats = SimulationStats()
     public let setup: SimulationSetup
     var faults = FixedList<16, ScheduledFault>()
+    /// Kinds of the scheduled faults already in force, bit = raw value; refreshed once per
+    /// step (iterating the schedule at every query would copy it each time).
+    var activeKinds: UInt16 = 0
     var leaksApplied: UInt16 = 0
     var lastMeasurement: Measurement
     var terminalVoltage: Float
@@ -78,8 +84,26 @@ public struct Simulation<Profile: PowerProfile> {
     }
 
     func isActive(_ kind: InjectedFaultKind) -> Bool {
-        for f in faults where f.kind == kind && time.milliseconds >= f.atMilliseconds { return true }
-        return false
+        activeKinds & (1 << UInt16(kind.rawValue)) != 0
+    }
+
+    /// Updates `activeKinds` and starts the internal shorts that became due.
+    mutating func refreshFaults() {
+        guard faults.count > 0 else { return }
+        var i = 0
+        while i < faults.count {
+            let f = faults[i]
+            i += 1
+            guard time.milliseconds >= f.atMilliseconds else { continue }
+            activeKinds |= 1 << UInt16(f.kind.rawValue)
+            if f.kind == .cellShort {
+                let bit = UInt16(1) << UInt16(f.index)
+                if leaksApplied & bit == 0 {
+                    leaksApplied |= bit
+                    pack.setLeak(group: f.index, amps: 0.02 * pack.groups[f.index].capacityAh)
+                }
+            }
+        }
     }
 
     /// The ambient temperature now, °C.
@@ -98,12 +122,12 @@ public struct Simulation<Profile: PowerProfile> {
     public mutating func step() -> StepRecord {
         time.milliseconds += setup.stepMilliseconds
         let dt = Float(setup.stepMilliseconds) / 1000
+        refreshFaults()
         let ambient = self.ambient
-        applyLeaks()
 
         // The world's demand, with the injected world faults.
         var demand = profile.demand(at: time)
-        let (emf, resistance) = pack.thevenin()
+        let (emf, resistance) = pack.thevenin
         let volts = max(terminalVoltage, 1)
         if isActive(.chargerOvervoltage) { demand.sourceVoltageLimit *= 1.2 }
         if isActive(.loadShort) { demand.loadW = 50 * setup.capacityAh * volts }
@@ -145,8 +169,10 @@ public struct Simulation<Profile: PowerProfile> {
         lastMeasurement = measurement
         let command = bms.step(measurement, now: time.bmsTimestamp)
         apply(command)
+        let range = pack.cellVoltageRange
         return StepRecord(time: time, current: current, packVoltage: terminalVoltage,
                           ambient: ambient, unservedLoadW: unservedA * volts,
+                          cellMin: range.min, cellMax: range.max,
                           measurement: measurement, command: command)
     }
 
@@ -162,16 +188,6 @@ public struct Simulation<Profile: PowerProfile> {
             }
         }
         pack.powerStage.switches = switches
-    }
-
-    mutating func applyLeaks() {
-        for f in faults where f.kind == .cellShort && time.milliseconds >= f.atMilliseconds {
-            let bit = UInt16(1) << UInt16(f.index)
-            if leaksApplied & bit == 0 {
-                leaksApplied |= bit
-                pack.setLeak(group: f.index, amps: 0.02 * pack.groups[f.index].capacityAh)
-            }
-        }
     }
 
     mutating func account(current: Float, dt: Float, unservedW: Float) {
@@ -208,13 +224,23 @@ public struct Simulation<Profile: PowerProfile> {
             stack += v
             m.cellVoltages[g] = sensors.voltage(v, &random)
         }
-        for f in faults where f.kind == .openWire && time.milliseconds >= f.atMilliseconds {
-            // The open wire joins two cells into one channel: the lower reads nothing.
-            let k = f.index
-            if k + 1 < pack.groupCount {
-                m.cellVoltages[k + 1] = sensors.voltage(pack.groups[k].voltage + pack.groups[k + 1].voltage, &random)
+        var i = 0
+        while activeKinds != 0 && i < faults.count {
+            let f = faults[i]
+            i += 1
+            guard time.milliseconds >= f.atMilliseconds else { continue }
+            switch f.kind {
+            case .openWire:
+                // The open wire joins two cells into one channel: the lower reads nothing.
+                let k = f.index
+                if k + 1 < pack.groupCount {
+                    let joined = pack.groups[k].voltage + pack.groups[k + 1].voltage
+                    m.cellVoltages[k + 1] = sensors.voltage(joined, &random)
+                }
+                m.cellVoltages[k] = sensors.voltage(0, &random)
+            default:
+                break
             }
-            m.cellVoltages[k] = sensors.voltage(0, &random)
         }
         m.stackVoltage = sensors.voltage(stack, &random)
         m.packVoltage = sensors.voltage(terminalVoltage, &random)
@@ -226,7 +252,11 @@ public struct Simulation<Profile: PowerProfile> {
         }
         m.addTemperature(sensors.temperature(pack.powerStage.temperature, &random), role: .mosfet)
         m.addTemperature(sensors.temperature(pack.boardTemperature, &random), role: .board)
-        for f in faults where time.milliseconds >= f.atMilliseconds {
+        i = 0
+        while activeKinds != 0 && i < faults.count {
+            let f = faults[i]
+            i += 1
+            guard time.milliseconds >= f.atMilliseconds else { continue }
             if f.kind == .thermistorOpen { m.temperatures[f.index] = -60 }
             if f.kind == .thermistorShort { m.temperatures[f.index] = 160 }
         }

@@ -18,6 +18,8 @@ public struct SimulationStats: Sendable {
     public var secondsOverVoltage: Double = 0
     public var secondsUnderVoltage: Double = 0
     public var secondsOverTemperature: Double = 0
+
+    public init() {}
 }
 
 /// The margins beyond a BMS limit that count as a violation in the results: a real pack

@@ -1,6 +1,6 @@
 import ArgumentParser
 import BMSCore
-import FlexBMSLink
+import FlexBMSTools
 
 /// `--chemistry lfp|nmc|nca|lto` (presets only: `custom` has no table to show).
 enum ChemistryArgument: String, ExpressibleByArgument, CaseIterable {

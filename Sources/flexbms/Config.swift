@@ -1,6 +1,6 @@
 import ArgumentParser
 import BMSCore
-import FlexBMSLink
+import FlexBMSTools
 import Foundation
 
 extension FlexBMS {

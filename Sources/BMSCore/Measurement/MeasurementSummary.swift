@@ -74,14 +74,3 @@ struct MeasurementSummary {
         }
     }
 }
-
-extension MeasurementSummary {
-    /// Highest of the first `cells` cell voltages.
-    static func maxCell(_ m: Measurement, cells: UInt8) -> Float {
-        let n = Int(min(cells, UInt8(Measurement.maxCells)))
-        guard n > 0 else { return 0 }
-        var highest = m.cellVoltages[0]
-        for i in 1..<n where m.cellVoltages[i] > highest { highest = m.cellVoltages[i] }
-        return highest
-    }
-}

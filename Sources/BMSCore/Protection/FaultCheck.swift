@@ -46,22 +46,16 @@ struct FaultCheck {
     }
 }
 
-/// Everything a fault's condition may look at.
-struct CheckContext {
-    var measurement: Measurement
-    var summary: MeasurementSummary
-    var config: BMSConfig
-    /// The switch command in force while the measurement was taken.
-    var commanded: SwitchCommand
-}
-
 extension Fault {
-    /// This fault's condition on `c`. `afeSilent` is decided by the caller from the clock.
-    func check(_ c: CheckContext) -> FaultCheck {
-        let s = c.summary, m = c.measurement
-        let v = c.config.cellVoltage, t = c.config.temperature, i = c.config.current
-        let vMargin = c.config.warnings.voltage, tMargin = c.config.warnings.temperature
-        let iFactor = 1 - c.config.warnings.currentPercent / 100
+    /// This fault's condition on measurement `m` (summarised in `s`) under `config`, with
+    /// the switch command that was in force. `afeSilent` is decided by the caller from the
+    /// clock. (Separate borrowed parameters, not one context struct: building that struct
+    /// copied the measurement and the configuration at every step.)
+    func check(_ m: Measurement, _ s: MeasurementSummary, _ config: BMSConfig,
+               commanded: SwitchCommand) -> FaultCheck {
+        let v = config.cellVoltage, t = config.temperature, i = config.current
+        let vMargin = config.warnings.voltage, tMargin = config.warnings.temperature
+        let iFactor = 1 - config.warnings.currentPercent / 100
         let discharge = -m.current
         let minCell: Float? = s.hasPlausibleCell ? s.minCell : nil
         let maxCell: Float? = s.hasPlausibleCell ? s.maxCell : nil
@@ -118,8 +112,8 @@ extension Fault {
                 return .present(true, value: m.cellVoltages[Int(cell)], index: cell)
             }
             if let stack = m.stackVoltage {
-                let tolerance = c.config.plausibility.cellSumTolerancePerCell
-                    * Float(Int(c.config.pack.seriesCells))
+                let tolerance = config.plausibility.cellSumTolerancePerCell
+                    * Float(Int(config.pack.seriesCells))
                 let difference = s.cellSum - stack
                 return .present(!(difference <= tolerance && difference >= -tolerance),
                                 value: difference)
@@ -158,10 +152,10 @@ extension Fault {
             return .present(s.minCellTemperature == nil)
         case .dischargeSwitchFailure:
             guard let readback = m.dischargeSwitchReadback else { return .present(false) }
-            return .present(readback != c.commanded.dischargeOn, value: readback ? 1 : 0)
+            return .present(readback != commanded.dischargeOn, value: readback ? 1 : 0)
         case .chargeSwitchFailure:
             guard let readback = m.chargeSwitchReadback else { return .present(false) }
-            return .present(readback != c.commanded.chargeOn, value: readback ? 1 : 0)
+            return .present(readback != commanded.chargeOn, value: readback ? 1 : 0)
         case .afeSilent:
             return .present(false)
         }

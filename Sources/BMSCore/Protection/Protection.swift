@@ -32,9 +32,11 @@ public struct Protection: Sendable {
 
     /// Updates every fault from `measurement`, evaluated at `now`, and appends what changed
     /// to `events`. When the measurement is older than the timeout only `afeSilent` is
-    /// evaluated: a stale sample must neither trip nor release anything else.
+    /// evaluated: a stale sample must neither trip nor release anything else. Returns the
+    /// summary of a fresh measurement (for the other consumers of the step), `nil` if stale.
     mutating func update(_ measurement: Measurement, now: Timestamp, config: BMSConfig,
-                         commanded: SwitchCommand, state: BMSState, events: inout EventQueue) {
+                         commanded: SwitchCommand, state: BMSState,
+                         events: inout EventQueue) -> MeasurementSummary? {
         // A sample stamped a little after `now` (the AFE and the step read the clock at
         // different moments) wraps to a huge age: count anything in the upper half as fresh.
         let wrapped = now.milliseconds(since: measurement.timestamp)
@@ -43,7 +45,7 @@ public struct Protection: Sendable {
         var silent = FaultCheck.present(stale, value: Float(age))
         silent.release = !stale
         apply(silent, to: .afeSilent, at: now, config: config, state: state, events: &events)
-        guard !stale else { return }
+        guard !stale else { return nil }
 
         var pruned: UInt8 = 0
         while let fault = Fault(rawValue: pruned) {
@@ -53,16 +55,16 @@ public struct Protection: Sendable {
                             windowMs: config.recovery[fault].windowSeconds &* 1000)
             }
         }
-        let context = CheckContext(measurement: measurement,
-                                   summary: MeasurementSummary(measurement, config: config),
-                                   config: config, commanded: commanded)
+        let summary = MeasurementSummary(measurement, config: config)
         var raw: UInt8 = 0
         while let fault = Fault(rawValue: raw) {
             raw += 1
             if fault == .afeSilent { continue }
-            apply(fault.check(context), to: fault, at: measurement.timestamp, config: config,
+            let check = fault.check(measurement, summary, config, commanded: commanded)
+            apply(check, to: fault, at: measurement.timestamp, config: config,
                   state: state, events: &events)
         }
+        return summary
     }
 
     private mutating func apply(_ check: FaultCheck, to fault: Fault, at time: Timestamp,

@@ -49,6 +49,16 @@ public struct CellGroup: Sendable {
     public var leakCurrent: Float = 0
     /// Terminal voltage after the last step, V.
     public private(set) var voltage: Float = 0
+    /// OCV at the present SOC (without hysteresis), V, kept by the step.
+    public private(set) var ocv: Float = 0
+    /// The OCV table segment the SOC is in, as a line valid for SOC in
+    /// `segmentLow ..< segmentHigh`: the table is read only when the SOC leaves it (hours
+    /// apart), not at every step.
+    var segmentLow: Float = 1
+    var segmentHigh: Float = 0
+    var segmentAnchor: Float = 0
+    var segmentBase: Float = 0
+    var segmentSlope: Float = 0
 
     init(parameters p: CellParameters, capacityAh: Float, resistanceFactor: Float,
          selfDischargeFactor: Float, soc: Float, temperature: Float) {
@@ -73,7 +83,22 @@ public struct CellGroup: Sendable {
         self.temperature = temperature
         arrheniusTemperature = temperature
         arrhenius = CellGroup.arrheniusFactor(activationEnergy, temperature)
-        voltage = p.openCircuitVoltage(soc: soc)
+        ocv = openCircuitVoltage(p)
+        voltage = ocv
+    }
+
+    /// The OCV at the present SOC, through the cached segment line (refreshed when the SOC
+    /// has left it).
+    mutating func openCircuitVoltage(_ p: CellParameters) -> Float {
+        if !(soc >= segmentLow && soc < segmentHigh) {
+            let segment = p.ocvSegment(soc: soc)
+            segmentLow = segment.low
+            segmentHigh = segment.high
+            segmentAnchor = segment.anchor
+            segmentBase = segment.base
+            segmentSlope = segment.slope
+        }
+        return segmentBase + segmentSlope * (soc - segmentAnchor)
     }
 
     /// Prepares the RC decay factors for steps of `seconds`.
@@ -87,10 +112,8 @@ public struct CellGroup: Sendable {
         SimMath.exp(ea / 8.314 * (1 / (celsius + 273.15) - 1 / 298.15))
     }
 
-    /// Open-circuit voltage now (with hysteresis), V.
-    func openCircuitVoltage(_ p: CellParameters) -> Float {
-        p.openCircuitVoltage(soc: soc) + hysteresisVoltage
-    }
+    /// The voltage behind R0 after the last step: OCV, hysteresis and both RC voltages, V.
+    var emf: Float { ocv + hysteresisVoltage + v1 + v2 }
 
     /// Advances by `dt` seconds with pack current `current` (A, + = charging) through the
     /// group, `bleed` A drawn by its balancing resistor; returns the heat released, W.
@@ -120,7 +143,8 @@ public struct CellGroup: Sendable {
             hysteresisVoltage += (target - hysteresisVoltage) * x
         }
         let overpotential = cell * r0 * arrhenius * ends + v1 + v2
-        voltage = p.openCircuitVoltage(soc: soc) + hysteresisVoltage + overpotential
+        ocv = openCircuitVoltage(p)
+        voltage = ocv + hysteresisVoltage + overpotential
         // Heat: irreversible losses in the cell, plus the bleed resistor mounted on it, plus
         // the internal short.
         let heat = cell * overpotential + bleed * voltage + leakCurrent * voltage
@@ -131,8 +155,9 @@ public struct CellGroup: Sendable {
     }
 
     /// Sets the state of charge directly (initial conditions, tests).
-    mutating func setSOC(_ value: Float) {
+    mutating func setSOC(_ value: Float, _ p: CellParameters) {
         soc = value
         socCompensation = 0
+        ocv = openCircuitVoltage(p)
     }
 }

@@ -114,7 +114,8 @@ public struct CellParameters: Sendable {
         let x = soc * 20
         let i = min(Int(x), 19)
         let f = x - Float(i)
-        return ocv[i] + (ocv[i + 1] - ocv[i]) * f
+        let table = ocv.span  // reads in place; subscripting the InlineArray itself may copy it
+        return table[i] + (table[i + 1] - table[i]) * f
     }
 
     /// Multiplier of R0 for the extra polarisation at the ends of the SOC range: a cell near
@@ -127,5 +128,15 @@ public struct CellParameters: Sendable {
     public func endPolarisation(soc: Float, charging: Bool) -> Float {
         let depth = charging ? (soc - 0.95) / 0.05 : (0.05 - soc) / 0.05
         return depth > 0 ? 30 * depth * depth : 0
+    }
+
+    /// The piece of the OCV curve that holds `soc`: a line `base + slope · (soc − anchor)`
+    /// valid for `low ..< high` (the 5 % table steps, and the two extrapolations beyond).
+    public func ocvSegment(soc: Float) -> (low: Float, high: Float, anchor: Float, base: Float, slope: Float) {
+        if soc >= 1 { return (1, .infinity, 1, ocv[20], 1) }
+        if soc < 0 { return (-.infinity, 0, 0, ocv[0], 5) }
+        let i = min(Int(soc * 20), 19)
+        let low = Float(i) / 20
+        return (low, Float(i + 1) / 20, low, ocv[i], (ocv[i + 1] - ocv[i]) * 20)
     }
 }

@@ -59,6 +59,19 @@ public struct PackModel: Sendable {
     var random: SimRandom
     var stepSeconds: Float = 0
 
+    /// Aggregates over the groups, refreshed by every step in the same pass that advances
+    /// them (reading them from the groups again would copy the whole group array per access).
+    /// Stack voltage (sum of the group terminal voltages), V.
+    public private(set) var stackVoltage: Float = 0
+    /// Lowest and highest true group voltage, V.
+    public private(set) var cellVoltageRange: (min: Float, max: Float) = (0, 0)
+    /// Highest true group temperature, °C.
+    public private(set) var maxCellTemperature: Float = 0
+    /// The Thevenin equivalent the chargers regulate against: the sum of the group EMFs
+    /// (OCV + hysteresis + RC voltages) and of their series resistances at their present
+    /// temperature, plus the two closed switches.
+    public private(set) var thevenin: (emf: Float, resistance: Float) = (0, 0)
+
     /// A pack of `groups` groups of `parallel` cells of `parameters`, with a spread drawn
     /// from `random` (same seed, same pack).
     public init(parameters: CellParameters, groups: Int, parallel: Int, capacityAh: Float,
@@ -96,49 +109,13 @@ public struct PackModel: Sendable {
         var sensorRandom = random.fork(2)
         self.sensors = SensorModel(capacityAh: capacityAh, random: &sensorRandom)
         self.random = random.fork(3)
+        refreshAggregates()
     }
 
     /// Prepares the per-step constants for steps of `seconds`.
     public mutating func prepare(stepSeconds seconds: Float) {
         stepSeconds = seconds
         for g in 0..<groupCount { groups[g].prepare(stepSeconds: seconds) }
-    }
-
-    /// Sum of the group EMFs (OCV + RC voltages + hysteresis) and of their series resistances
-    /// at their present temperature, plus the closed switches: the Thevenin equivalent the
-    /// chargers regulate against.
-    public func thevenin() -> (emf: Float, resistance: Float) {
-        var emf: Float = 0, resistance: Float = 0
-        for g in 0..<groupCount {
-            let group = groups[g]
-            emf += group.openCircuitVoltage(parameters) + group.v1 + group.v2
-            resistance += group.r0 * group.arrhenius
-        }
-        return (emf, resistance + 2 * powerStage.onResistance)
-    }
-
-    /// Stack voltage (sum of the group terminal voltages) after the last step, V.
-    public var stackVoltage: Float {
-        var sum: Float = 0
-        for g in 0..<groupCount { sum += groups[g].voltage }
-        return sum
-    }
-
-    /// Lowest and highest true group voltage, V.
-    public var cellVoltageRange: (min: Float, max: Float) {
-        var lo = groups[0].voltage, hi = groups[0].voltage
-        for g in 1..<groupCount {
-            lo = min(lo, groups[g].voltage)
-            hi = max(hi, groups[g].voltage)
-        }
-        return (lo, hi)
-    }
-
-    /// Highest true group temperature, °C.
-    public var maxCellTemperature: Float {
-        var hi = groups[0].temperature
-        for g in 1..<groupCount { hi = max(hi, groups[g].temperature) }
-        return hi
     }
 
     /// The pack's state of charge as a user reads it: 1 when the first group is full, 0 when
@@ -156,7 +133,27 @@ public struct PackModel: Sendable {
 
     /// Sets every group's true SOC (tests).
     public mutating func setSOC(_ soc: Float) {
-        for g in 0..<groupCount { groups[g].setSOC(soc) }
+        let p = parameters
+        for g in 0..<groupCount { groups[g].setSOC(soc, p) }
+        refreshAggregates()
+    }
+
+    /// Recomputes the aggregates from the groups (outside the step loop).
+    mutating func refreshAggregates() {
+        var stack: Float = 0, emf: Float = 0, resistance: Float = 0
+        var lo = Float.infinity, hi = -Float.infinity, hot = -Float.infinity
+        for g in 0..<groupCount {
+            let v = groups[g].voltage
+            stack += v
+            lo = min(lo, v); hi = max(hi, v)
+            hot = max(hot, groups[g].temperature)
+            emf += groups[g].emf
+            resistance += groups[g].r0 * groups[g].arrhenius
+        }
+        stackVoltage = stack
+        cellVoltageRange = (lo, hi)
+        maxCellTemperature = hot
+        thevenin = (emf, resistance + 2 * powerStage.onResistance)
     }
 
     /// Sets one group's internal short-circuit current (fault injection).
@@ -173,16 +170,32 @@ public struct PackModel: Sendable {
         // order in which groups are updated.
         var previous = InlineArray<16, Float>(repeating: 0)
         for g in 0..<groupCount { previous[g] = groups[g].temperature }
+        var stack: Float = 0, emf: Float = 0, resistance: Float = 0
+        var lo = Float.infinity, hi = -Float.infinity, hot = -Float.infinity
+        // One copy of the parameters for the loop: passing `self.parameters` while
+        // `self.groups[g]` is being mutated would copy it at every call.
+        let p = parameters
+        let mask = bleedMask, bleedOhms = bleedResistance
         for g in 0..<groupCount {
-            let bleeding = bleedMask & (1 << UInt16(g)) != 0
-            let bleed = bleeding ? max(groups[g].voltage, 0) / bleedResistance : 0
+            let bleeding = mask & (1 << UInt16(g)) != 0
+            let bleed = bleeding ? max(groups[g].voltage, 0) / bleedOhms : 0
             var neighbours: Float = 0, count: Float = 0
             if g > 0 { neighbours += previous[g - 1]; count += 1 }
             if g + 1 < groupCount { neighbours += previous[g + 1]; count += 1 }
             heat += groups[g].step(current: current, bleed: bleed, dt: dt, ambient: ambient,
                                    neighbours: neighbours, neighbourCount: count,
-                                   parameters: parameters)
+                                   parameters: p)
+            let v = groups[g].voltage
+            stack += v
+            lo = min(lo, v); hi = max(hi, v)
+            hot = max(hot, groups[g].temperature)
+            emf += groups[g].emf
+            resistance += groups[g].r0 * groups[g].arrhenius
         }
+        stackVoltage = stack
+        cellVoltageRange = (lo, hi)
+        maxCellTemperature = hot
+        thevenin = (emf, resistance + 2 * powerStage.onResistance)
         return heat
     }
 

@@ -23,7 +23,7 @@ public protocol PowerProfile {
 /// nominal capacity times the nominal pack voltage.
 public struct StandardProfile: PowerProfile, Sendable {
     public enum Kind: UInt8, CaseIterable, Sendable {
-        /// PV with clouds, household loads, a fridge, inverter standby.
+        /// PV (0.10 C peak) with clouds, household loads, a fridge, inverter standby.
         case offgridDay
         /// `offgridDay` plus a milling machine: 2.5 C for 20 s every 6–10 min, 17:00–21:00.
         case milling
@@ -101,7 +101,7 @@ public struct StandardProfile: PowerProfile, Sendable {
         let hour = time.secondsOfDay
         switch kind {
         case .offgridDay, .milling:
-            d.sourceW = 0.15 * oneCWatts * DailyCurves.value(DailyCurves.clearSky, at: hour)
+            d.sourceW = 0.10 * oneCWatts * DailyCurves.value(DailyCurves.clearSky, at: hour)
                 * cloudFactor(time)
             d.sourceCurrentLimit = 0.3 * oneCAmps
             d.sourceVoltageLimit = absorptionVoltage
@@ -124,12 +124,14 @@ public struct StandardProfile: PowerProfile, Sendable {
         return d
     }
 
-    /// Base load 0.01 C, inverter standby 0.005 C, household curve up to 0.05 C, and a
-    /// fridge compressor of 0.04 C running 10 min in every 50.
+    /// Base load 0.004 C, inverter standby 0.002 C, household curve up to 0.025 C, and a
+    /// fridge compressor of 0.03 C running 10 min in every 50: about 0.47 C a day, so a pack
+    /// sized for one day of autonomy (the common off-grid rule) cycles about half its
+    /// capacity daily.
     func householdW(_ time: SimTime) -> Float {
         let fridgeOn = (time.milliseconds / 1000) % 3000 < 600
-        return oneCWatts * (0.015 + 0.05 * DailyCurves.value(DailyCurves.household, at: time.secondsOfDay)
-                            + (fridgeOn ? 0.04 : 0))
+        return oneCWatts * (0.006 + 0.025 * DailyCurves.value(DailyCurves.household, at: time.secondsOfDay)
+                            + (fridgeOn ? 0.03 : 0))
     }
 
     /// Clouds: each day draws a cloudiness (0 clear … 0.8 overcast), each 10-minute block a

@@ -1,7 +1,7 @@
 import BMSCore
 import Foundation
 import Testing
-@testable import FlexBMSLink
+@testable import FlexBMSTools
 
 @Suite struct ConfigFileTests {
     func decode(_ json: String) throws(ConfigFileError) -> DecodedConfig {

@@ -1,0 +1,86 @@
+import BMSCore
+import Foundation
+
+/// Fixed-decimal text for reports, the same on every machine.
+func fixed(_ x: Float, _ decimals: Int) -> String {
+    x.isFinite ? String(format: "%.\(decimals)f", Double(x)) : "nan"
+}
+
+func fixed(_ x: Double, _ decimals: Int) -> String {
+    x.isFinite ? String(format: "%.\(decimals)f", x) : "nan"
+}
+
+extension SimulationReport {
+    /// The time series as CSV: one row per sample window.
+    public func csv() -> String {
+        let cells = setup.cells
+        let temperatureCount = rows.first?.temperatures.count ?? 0
+        var header = ["time_s", "pack_V", "current_A", "current_min_A", "current_max_A", "soc_true",
+                      "state", "chg_on", "dis_on", "error_flags"]
+        header += (1...cells).map { "cell\($0)_V" }
+        header += ["cell_min_V", "cell_max_V"]
+        header += (0..<temperatureCount).map { i in
+            i < temperatureCount - 2 ? "t_cell\(i + 1)_C" : (i == temperatureCount - 2 ? "t_mosfet_C" : "t_board_C")
+        }
+        header += ["t_cell_max_true_C", "ambient_C", "events"]
+        var lines = [header.joined(separator: ",")]
+        lines.reserveCapacity(rows.count + 1)
+        for r in rows {
+            var f = [fixed(r.seconds, 1), fixed(r.packVoltage, 3), fixed(r.current, 3),
+                     fixed(r.currentMin, 3), fixed(r.currentMax, 3), fixed(r.socTrue, 5),
+                     r.state.reportName, r.chargeOn ? "1" : "0", r.dischargeOn ? "1" : "0",
+                     String(format: "0x%05X", r.errorFlags)]
+            f += r.cells.map { fixed($0, 4) }
+            f += [fixed(r.cellMin, 4), fixed(r.cellMax, 4)]
+            f += r.temperatures.map { fixed($0, 1) }
+            f += [fixed(r.maxCellTemperatureTrue, 2), fixed(r.ambient, 2), r.events.joined(separator: ";")]
+            lines.append(f.joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The summary as JSON. With `timing: false` the two wall-clock fields are left out, so
+    /// that two runs with the same seed give the same bytes.
+    public func summaryJSON(timing: Bool = true) -> String {
+        var fields: [(String, String)] = [
+            ("chemistry", "\"\(setup.chemistry.name)\""),
+            ("cells", "\(setup.cells)"),
+            ("capacity_Ah", fixed(setup.capacityAh, 1)),
+            ("profile", "\"\(profileName)\""),
+            ("seed", "\(setup.seed)"),
+            ("step_s", fixed(Double(setup.stepMilliseconds) / 1000, 3)),
+            ("simulated_s", fixed(simulatedSeconds, 1)),
+        ]
+        if timing {
+            fields += [("wall_s", fixed(wallSeconds, 3)),
+                       ("cell_steps_per_s", fixed(cellStepsPerSecond, 0))]
+        }
+        fields += [
+            ("min_cell_V", fixed(stats.minCellVoltage, 4)),
+            ("max_cell_V", fixed(stats.maxCellVoltage, 4)),
+            ("max_cell_temp_C", fixed(stats.maxCellTemperature, 2)),
+            ("max_mosfet_temp_C", fixed(stats.maxMosfetTemperature, 2)),
+            ("energy_charged_Wh", fixed(stats.energyChargedWh, 1)),
+            ("energy_discharged_Wh", fixed(stats.energyDischargedWh, 1)),
+            ("unserved_load_Wh", fixed(stats.unservedLoadWh, 1)),
+            ("seconds_over_voltage", fixed(stats.secondsOverVoltage, 0)),
+            ("seconds_under_voltage", fixed(stats.secondsUnderVoltage, 0)),
+            ("seconds_over_temperature", fixed(stats.secondsOverTemperature, 0)),
+            ("soc_true_final", fixed(finalSOC, 4)),
+            ("trips", "\(events.filter { $0.kind == "trip" }.count)"),
+        ]
+        let eventLines = events.map { e -> String in
+            var parts = ["\"t_s\":\(fixed(e.seconds, 1))", "\"kind\":\"\(e.kind)\""]
+            if let fault = e.fault { parts.append("\"fault\":\"\(fault)\"") }
+            if let cell = e.cell { parts.append("\"cell\":\(cell)") }
+            if let sensor = e.sensor { parts.append("\"sensor\":\(sensor)") }
+            if e.fault != nil { parts.append("\"value\":\(fixed(e.value, 3))") }
+            parts.append("\"state\":\"\(e.state)\"")
+            return "    {" + parts.joined(separator: ",") + "}"
+        }
+        var text = "{\n"
+        text += fields.map { "  \"\($0.0)\": \($0.1)" }.joined(separator: ",\n")
+        text += ",\n  \"events\": [" + (eventLines.isEmpty ? "" : "\n" + eventLines.joined(separator: ",\n") + "\n  ") + "]\n}\n"
+        return text
+    }
+}

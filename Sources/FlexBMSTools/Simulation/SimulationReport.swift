@@ -1,0 +1,141 @@
+import BMSCore
+import Foundation
+import PackSim
+
+/// One BMS event as reported: time, kind, fault, the cell (1-based) or sensor it concerns.
+public struct EventRecord: Equatable {
+    public var seconds: Double
+    public var kind: String
+    public var fault: String?
+    /// 1-based cell number, when the event concerns a cell.
+    public var cell: Int?
+    /// 1-based thermistor number, when it concerns a sensor.
+    public var sensor: Int?
+    public var value: Float
+    public var state: String
+}
+
+/// One row of the recorded time series: the instant at the end of a sample window, with the
+/// extremes seen during the window.
+public struct SampleRow {
+    public var seconds: Double
+    public var packVoltage: Float
+    public var current: Float
+    public var currentMin: Float
+    public var currentMax: Float
+    public var socTrue: Float
+    public var state: BMSState
+    public var chargeOn: Bool
+    public var dischargeOn: Bool
+    public var errorFlags: UInt32
+    /// True group voltages now, V, and the lowest/highest any group had in the window.
+    public var cells: [Float]
+    public var cellMin: Float
+    public var cellMax: Float
+    /// Temperatures as measured (cell sensors, MOSFET, board), °C.
+    public var temperatures: [Float]
+    public var maxCellTemperatureTrue: Float
+    public var ambient: Float
+    /// Events raised during the window, as `kind:fault` names.
+    public var events: [String]
+}
+
+/// Everything a run produced, for the summary, the CSV and the plot.
+public struct SimulationReport {
+    public var setup: SimulationSetup
+    public var profileName: String
+    public var rows: [SampleRow] = []
+    public var events: [EventRecord] = []
+    public var stats = SimulationStats()
+    public var simulatedSeconds: Double = 0
+    public var wallSeconds: Double = 0
+    public var finalSOC: Float = 0
+    /// Limits drawn in the plot.
+    public var overvoltage: Float = 0
+    public var dischargeCutoff: Float = 0
+
+    /// Cell-steps per second of wall time (steps × series groups / wall time).
+    public var cellStepsPerSecond: Double {
+        wallSeconds > 0 ? Double(stats.steps) * Double(setup.cells) / wallSeconds : 0
+    }
+}
+
+/// Runs a simulation and records it.
+public enum SimulationRunner {
+    /// Steps `simulation` for `durationMs`, keeping a row every `sampleMs` and every event.
+    /// `progress` is called with the fraction done, at most every ~1 % of the run.
+    public static func run<P: PowerProfile>(_ simulation: inout Simulation<P>, durationMs: UInt64,
+                                            sampleMs: UInt64, profileName: String,
+                                            progress: ((Double) -> Void)? = nil) -> SimulationReport {
+        var report = SimulationReport(setup: simulation.setup, profileName: profileName)
+        report.overvoltage = simulation.bms.config.cellVoltage.overvoltage
+        report.dischargeCutoff = simulation.bms.config.cellVoltage.dischargeCutoff
+        let stepMs = simulation.setup.stepMilliseconds
+        let steps = durationMs / stepMs
+        let sampleSteps = max(1, sampleMs / stepMs)
+        let progressEvery = max(1, steps / 100)
+        let clock = ContinuousClock()
+        let start = clock.now
+
+        var window = WindowExtremes()
+        var windowEvents: [String] = []
+        var n: UInt64 = 0
+        while n < steps {
+            let record = simulation.step()
+            n += 1
+            window.add(current: record.current, cellMin: record.cellMin, cellMax: record.cellMax)
+            while let event = simulation.nextEvent() {
+                let e = eventRecord(event, at: record.time)
+                report.events.append(e)
+                windowEvents.append(e.fault.map { "\(e.kind):\($0)" } ?? (e.kind == "state" ? "state:\(e.state)" : e.kind))
+            }
+            if n % sampleSteps == 0 || n == steps {
+                report.rows.append(row(simulation, record, window, windowEvents))
+                window = WindowExtremes()
+                windowEvents = []
+            }
+            if let progress, n % progressEvery == 0 { progress(Double(n) / Double(steps)) }
+        }
+        let elapsed = clock.now - start
+        report.wallSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        report.stats = simulation.stats
+        report.simulatedSeconds = Double(simulation.time.milliseconds) / 1000
+        report.finalSOC = simulation.pack.packSOC
+        return report
+    }
+
+    struct WindowExtremes {
+        var currentMin = Float.infinity, currentMax = -Float.infinity
+        var cellMin = Float.infinity, cellMax = -Float.infinity
+        mutating func add(current: Float, cellMin lo: Float, cellMax hi: Float) {
+            currentMin = min(currentMin, current); currentMax = max(currentMax, current)
+            cellMin = min(cellMin, lo); cellMax = max(cellMax, hi)
+        }
+    }
+
+    static func eventRecord(_ e: BMSEvent, at time: SimTime) -> EventRecord {
+        // Fault events carry the sample time on the BMS's wrapping clock; the simulation's
+        // own time of the step is the unambiguous one (samples are taken each step).
+        var record = EventRecord(seconds: Double(time.milliseconds) / 1000, kind: e.kind.reportName,
+                                 fault: e.fault?.snakeName, value: e.value, state: e.state.reportName)
+        if let fault = e.fault, let index = e.index {
+            if fault.concernsCell { record.cell = Int(index) + 1 } else { record.sensor = Int(index) + 1 }
+        }
+        return record
+    }
+
+    static func row<P>(_ sim: Simulation<P>, _ r: StepRecord, _ w: WindowExtremes, _ events: [String]) -> SampleRow {
+        let pack = sim.pack
+        var temps: [Float] = []
+        for i in 0..<r.measurement.temperatureCount { temps.append(r.measurement.temperatures[i]) }
+        return SampleRow(
+            seconds: Double(r.time.milliseconds) / 1000, packVoltage: r.packVoltage, current: r.current,
+            currentMin: w.currentMin, currentMax: w.currentMax, socTrue: pack.packSOC,
+            state: r.command.state, chargeOn: pack.powerStage.switches.chargeOn,
+            dischargeOn: pack.powerStage.switches.dischargeOn,
+            errorFlags: sim.bms.protection.active.flags,
+            cells: (0..<pack.groupCount).map { pack.groups[$0].voltage },
+            cellMin: w.cellMin, cellMax: w.cellMax, temperatures: temps,
+            maxCellTemperatureTrue: pack.maxCellTemperature, ambient: r.ambient, events: events)
+    }
+}

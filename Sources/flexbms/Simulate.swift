@@ -1,0 +1,271 @@
+import ArgumentParser
+import BMSCore
+import FlexBMSTools
+import Foundation
+import PackSim
+
+extension FlexBMS {
+    /// `flexbms sim`: the virtual pack in closed loop with the BMS core.
+    struct Sim: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Simulate a pack in closed loop with the BMS: summary, CSV time series, SVG plot.",
+            discussion: """
+                Example: flexbms sim --cells 16 --chemistry lfp --capacity 280 \\
+                  --spread second-life --profile offgrid-day --days 7 --seed 3 \\
+                  --out run.csv --plot run.svg --fault cell-short:7@2d
+                Faults: KIND[:N]@TIME, N counting from 1; see --list-faults.
+                """)
+
+        @Option(help: "Cell groups in series (3-16; default 16, or the --config file's).")
+        var cells: Int?
+        @Option(help: "Cell chemistry (default lfp, or the --config file's).")
+        var chemistry: ChemistryArgument?
+        @Option(help: "Nominal capacity in Ah (default 280, or the --config file's).")
+        var capacity: Float?
+        @Option(help: "Cells in parallel per group.")
+        var parallel: Int = 1
+        @Option(help: "Cell-to-cell spread: new or second-life.")
+        var spread: String = "new"
+        @Option(help: "World profile: offgrid-day, milling, cccv-charge, constant-discharge, hybrid-grid.")
+        var profile: String = "offgrid-day"
+        @Option(name: .customLong("profile-csv"), help: "Recorded profile (columns time_s, power_W; + = charging) instead of --profile.")
+        var profileCSV: String?
+        @Option(help: "Simulated days (fractions allowed).")
+        var days: Double?
+        @Option(help: "Simulated duration, e.g. 30h, 2d (instead of --days).")
+        var duration: String?
+        @Option(help: "Random seed: same seed, same run.")
+        var seed: UInt64 = 1
+        @Option(help: "Step length, e.g. 1s, 100ms.")
+        var step: String = "1s"
+        @Option(help: "Interval of the recorded rows (CSV, plot), e.g. 60s.")
+        var sample: String = "60s"
+        @Option(help: "Mean ambient temperature, e.g. 25C.")
+        var ambient: String = "25C"
+        @Option(name: .customLong("ambient-swing"), help: "Daily ambient swing around the mean, ± K.")
+        var ambientSwing: Float = 0
+        @Option(name: .customLong("initial-soc"), help: "True SOC at the start, 0-1.")
+        var initialSOC: Float = 0.5
+        @Option(help: "BMS configuration file (JSON); default: the chemistry's preset.")
+        var config: String?
+        @Option(help: "Inject a fault: KIND[:N]@TIME (repeatable).")
+        var fault: [String] = []
+        @Option(help: "Write the time series to this CSV file.")
+        var out: String?
+        @Option(help: "Draw the run into this SVG file.")
+        var plot: String?
+        @Flag(help: "Print the summary as JSON on stdout.")
+        var json = false
+        @Flag(name: .customLong("list-faults"), help: "List the faults that can be injected, and exit.")
+        var listFaults = false
+
+        func run() throws {
+            if listFaults {
+                for kind in InjectedFaultKind.allCases {
+                    let index = kind.target == nil ? "" : (kind.target == .cell ? ":CELL" : ":SENSOR")
+                    print("\("\(kind.name)\(index)".padding(toLength: 28, withPad: " ", startingAt: 0)) \(kind.summary)")
+                }
+                return
+            }
+            let plan = try SimulationPlan(self)
+            var progress = ProgressBar()
+            let report: SimulationReport
+            switch plan.profile {
+            case .standard(let kind):
+                let p = StandardProfile(kind, chemistry: plan.setup.chemistry, cells: plan.setup.cells,
+                                        capacityAh: plan.setup.capacityAh,
+                                        chargeTargetPerCell: plan.config.cellVoltage.chargeTarget,
+                                        seed: plan.setup.seed)
+                report = try plan.run(profile: p, name: "\(kind.name)", progress: &progress)
+            case .csv(let path):
+                let p: CSVProfile
+                do {
+                    p = try CSVProfile(path: path,
+                                       voltageLimit: plan.config.cellVoltage.chargeTarget * Float(plan.setup.cells),
+                                       currentLimit: plan.config.current.chargeOvercurrent)
+                } catch {
+                    throw ValidationError(error.description)
+                }
+                report = try plan.run(profile: p, name: "csv:\((path as NSString).lastPathComponent)", progress: &progress)
+            }
+            progress.finish()
+            try write(report)
+        }
+
+        func write(_ report: SimulationReport) throws {
+            if let out { try writeText(report.csv(), to: out) }
+            if let plot { try writeText(report.svg(), to: plot) }
+            if json {
+                print(report.summaryJSON(), terminator: "")
+                return
+            }
+            let s = report.stats
+            print("simulated \(fixed1(report.simulatedSeconds / 3600)) h of \(report.setup.cells)S \(report.setup.chemistry.name) \(fixed1(Double(report.setup.capacityAh))) Ah (\(report.profileName), seed \(report.setup.seed)) in \(fixed1(report.wallSeconds)) s")
+            print("cells \(fixed3(s.minCellVoltage))…\(fixed3(s.maxCellVoltage)) V, hottest cell \(fixed1(Double(s.maxCellTemperature))) °C, charged \(fixed1(s.energyChargedWh)) Wh, discharged \(fixed1(s.energyDischargedWh)) Wh, unserved load \(fixed1(s.unservedLoadWh)) Wh, final SOC \(fixed1(Double(report.finalSOC * 100))) %")
+            let trips = report.events.filter { $0.kind == "trip" }
+            print("\(trips.count) trip(s)" + (trips.isEmpty ? "" : ": " + trips.prefix(8).map { "\($0.fault ?? "?")\($0.cell.map { " cell \($0)" } ?? "") at \(fixed1($0.seconds / 3600)) h" }.joined(separator: ", ") + (trips.count > 8 ? ", …" : "")))
+            if s.secondsOverVoltage + s.secondsUnderVoltage + s.secondsOverTemperature > 0 {
+                print("LIMITS EXCEEDED: \(Int(s.secondsOverVoltage)) s over-voltage, \(Int(s.secondsUnderVoltage)) s under-voltage, \(Int(s.secondsOverTemperature)) s over-temperature (beyond the trip plus margin)")
+            }
+            for (path, what) in [(out, "time series"), (plot, "plot")] { if let path { print("wrote \(what) to \(path)") } }
+        }
+    }
+}
+
+/// The validated parameters of a `sim` run.
+struct SimulationPlan {
+    enum ProfileChoice { case standard(StandardProfile.Kind), csv(String) }
+    var setup: SimulationSetup
+    var config: BMSConfig
+    var profile: ProfileChoice
+    var durationMs: UInt64
+    var sampleMs: UInt64
+    var faults: [ScheduledFault]
+
+    init(_ o: FlexBMS.Sim) throws {
+        var config: BMSConfig?
+        if let path = o.config {
+            do {
+                config = try ConfigFile.read(path: path).config
+            } catch {
+                throw ValidationError("\(path): \(error)")
+            }
+            let violations = config!.validate()
+            guard violations.isEmpty else {
+                throw ValidationError("\(path) is invalid: " + violations.map { "\($0)" }.joined(separator: "; "))
+            }
+        }
+        let chemistry = o.chemistry?.chemistry ?? config?.pack.chemistry ?? .lfp
+        let cells = o.cells ?? config.map { Int($0.pack.seriesCells) } ?? 16
+        let capacity = o.capacity ?? config?.pack.capacityAh ?? 280
+        guard (3...16).contains(cells) else { throw ValidationError("--cells must be 3 to 16, got \(cells)") }
+        guard (1...64).contains(o.parallel) else { throw ValidationError("--parallel must be 1 to 64, got \(o.parallel)") }
+        guard capacity.isFinite, capacity >= 1, capacity <= 5000 else {
+            throw ValidationError("--capacity must be 1 to 5000 Ah, got \(capacity)")
+        }
+        guard CellParameters.of(chemistry) != nil else {
+            throw ValidationError("the simulator has no cell model for chemistry \(chemistry.name); use lfp, nmc, nca or lto")
+        }
+        if let c = config {
+            if Int(c.pack.seriesCells) != cells || c.pack.chemistry != chemistry && c.pack.chemistry != .custom {
+                throw ValidationError("the configuration is for \(c.pack.seriesCells) \(c.pack.chemistry.name) cells, the pack has \(cells) \(chemistry.name) cells")
+            }
+        }
+        guard let spread = SpreadPreset(name: o.spread) else {
+            throw ValidationError("--spread must be new or second-life, got \(o.spread)")
+        }
+        guard o.initialSOC.isFinite, o.initialSOC >= 0, o.initialSOC <= 1 else {
+            throw ValidationError("--initial-soc must be 0 to 1, got \(o.initialSOC)")
+        }
+        guard let ambient = Quantity.temperature(o.ambient) else {
+            throw ValidationError("--ambient: \"\(o.ambient)\" is not a temperature (e.g. 25C)")
+        }
+        guard o.ambientSwing.isFinite, o.ambientSwing >= 0, o.ambientSwing <= 30 else {
+            throw ValidationError("--ambient-swing must be 0 to 30 K, got \(o.ambientSwing)")
+        }
+        guard let stepMs = Quantity.duration(o.step), stepMs >= 10, stepMs <= 60_000 else {
+            throw ValidationError("--step must be 10ms to 60s, got \(o.step)")
+        }
+        guard let sampleMs = Quantity.duration(o.sample), sampleMs >= stepMs else {
+            throw ValidationError("--sample must be a duration of at least the step (\(o.step)), got \(o.sample)")
+        }
+        if o.days != nil && o.duration != nil { throw ValidationError("give --days or --duration, not both") }
+        var durationMs: UInt64 = 86_400_000
+        if let d = o.days {
+            guard d.isFinite, d > 0, d <= 3660 else { throw ValidationError("--days must be above 0 and at most 3660, got \(d)") }
+            durationMs = UInt64((d * 86_400_000).rounded())
+        } else if let d = o.duration {
+            guard let ms = Quantity.duration(d), ms > 0 else { throw ValidationError("--duration: \"\(d)\" is not a duration (e.g. 30h, 2d)") }
+            durationMs = ms
+        }
+        guard durationMs >= stepMs else { throw ValidationError("the run is shorter than one step") }
+
+        var setup = SimulationSetup(chemistry: chemistry, cells: cells, capacityAh: capacity)
+        setup.parallel = o.parallel
+        setup.spread = spread
+        setup.initialSOC = o.initialSOC
+        setup.ambient = ambient
+        setup.ambientSwing = o.ambientSwing
+        setup.stepMilliseconds = stepMs
+        setup.seed = o.seed
+        setup.config = config
+        guard let resolved = setup.bmsConfig else { throw ValidationError("no preset for \(chemistry.name)") }
+        self.config = resolved
+        self.setup = setup
+
+        if let path = o.profileCSV {
+            profile = .csv(path)
+        } else if let kind = StandardProfile.Kind(name: o.profile) {
+            profile = .standard(kind)
+        } else {
+            throw ValidationError("--profile must be one of " + StandardProfile.Kind.allCases.map { "\($0.name)" }.joined(separator: ", ") + ", got \(o.profile)")
+        }
+        var faults: [ScheduledFault] = []
+        let sensors = min(cells, 4) + 2
+        for text in o.fault {
+            switch FaultSpec.parse(text) {
+            case .failure(let error): throw ValidationError("--fault \(error)")
+            case .success(let spec):
+                guard spec.pack == 1 else {
+                    throw ValidationError("--fault \(text): pack \(spec.pack), but one pack is simulated (several packs come with parallel packs)")
+                }
+                if spec.fault.kind.target == .cell && spec.fault.index >= cells {
+                    throw ValidationError("--fault \(text): cell \(spec.fault.index + 1), but the pack has \(cells) cells")
+                }
+                if spec.fault.kind.target == .sensor && spec.fault.index >= sensors {
+                    throw ValidationError("--fault \(text): thermistor \(spec.fault.index + 1), but the pack has \(sensors) (\(sensors - 2) on cells, then MOSFET, board)")
+                }
+                faults.append(spec.fault)
+            }
+        }
+        guard faults.count <= 16 else { throw ValidationError("at most 16 --fault options") }
+        self.faults = faults
+        self.durationMs = durationMs
+        self.sampleMs = sampleMs
+    }
+
+    func run<P: PowerProfile>(profile: P, name: String, progress: inout ProgressBar) throws -> SimulationReport {
+        var simulation: Simulation<P>
+        do {
+            simulation = try Simulation(setup: setup, profile: profile)
+        } catch {
+            throw ValidationError("cannot start the simulation: \(error)")
+        }
+        for f in faults { simulation.schedule(f) }
+        return withUnsafeMutablePointer(to: &progress) { bar in
+            SimulationRunner.run(&simulation, durationMs: durationMs, sampleMs: sampleMs,
+                                 profileName: name, progress: { bar.pointee.update($0) })
+        }
+    }
+}
+
+/// A progress bar on stderr, shown only on a terminal and only once a run has taken a second.
+struct ProgressBar {
+    let start = Date()
+    let enabled = isatty(2) == 1
+    var shown = false
+
+    mutating func update(_ fraction: Double) {
+        guard enabled, Date().timeIntervalSince(start) > 1 else { return }
+        shown = true
+        let width = 40
+        let filled = Int(fraction * Double(width))
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        FileHandle.standardError.write(Data("\r[\(bar)] \(Int(fraction * 100))%".utf8))
+    }
+
+    func finish() {
+        if shown { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+    }
+}
+
+func writeText(_ text: String, to path: String) throws {
+    do {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+    } catch {
+        throw ValidationError("cannot write \(path): \((error as NSError).localizedDescription)")
+    }
+}
+
+func fixed1(_ x: Double) -> String { String(format: "%.1f", x) }
+func fixed3(_ x: Float) -> String { String(format: "%.3f", Double(x)) }
