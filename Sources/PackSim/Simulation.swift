@@ -202,14 +202,15 @@ public struct Simulation<Profile: PowerProfile> {
         if wh > 0 { stats.energyChargedWh += wh } else { stats.energyDischargedWh -= wh }
         stats.unservedLoadWh += Double(unservedW * dt) / 3600
         let c = bms.config
-        if hi > c.cellVoltage.overvoltage + SimulationLimits.overvoltageMargin {
+        let flowing = 0.01 * setup.capacityAh
+        if current > flowing && hi > c.cellVoltage.overvoltage + SimulationLimits.overvoltageMargin {
             stats.secondsOverVoltage += Double(dt)
         }
-        if lo < c.cellVoltage.undervoltage - SimulationLimits.undervoltageMargin {
+        if current < -flowing && lo < c.cellVoltage.undervoltage - SimulationLimits.undervoltageMargin {
             stats.secondsUnderVoltage += Double(dt)
         }
         let hottestTrip = max(c.temperature.chargeMaximum, c.temperature.dischargeMaximum)
-        if hottest > hottestTrip + SimulationLimits.temperatureMargin {
+        if abs(current) > flowing && hottest > hottestTrip + SimulationLimits.temperatureMargin {
             stats.secondsOverTemperature += Double(dt)
         }
     }

@@ -12,9 +12,13 @@ public struct SimulationStats: Sendable {
     public var energyDischargedWh: Double = 0
     /// Load energy not delivered because the pack would not discharge, Wh.
     public var unservedLoadWh: Double = 0
-    /// Seconds a true group voltage spent above the over-voltage trip plus its margin, below
-    /// the full cutoff minus its margin, or a true temperature above the highest trip plus
-    /// its margin (margins in `SimulationLimits`).
+    /// Seconds in which the BMS let current flow that deepened a violated limit: charge
+    /// current while a true group voltage was above the over-voltage trip plus its margin,
+    /// discharge current while one was below the full cutoff minus its margin, any current
+    /// while a true group temperature was above the highest temperature trip plus its margin
+    /// (margins in `SimulationLimits`; "current" means more than 1 % of 1 C). Limits crossed
+    /// with the switches open — an internal short draining a cell, a hot room heating the
+    /// pack — are physics the BMS cannot stop; they show in the extremes above instead.
     public var secondsOverVoltage: Double = 0
     public var secondsUnderVoltage: Double = 0
     public var secondsOverTemperature: Double = 0

@@ -105,7 +105,7 @@ extension FlexBMS {
             let trips = report.events.filter { $0.kind == "trip" }
             print("\(trips.count) trip(s)" + (trips.isEmpty ? "" : ": " + trips.prefix(8).map { "\($0.fault ?? "?")\($0.cell.map { " cell \($0)" } ?? "") at \(fixed1($0.seconds / 3600)) h" }.joined(separator: ", ") + (trips.count > 8 ? ", …" : "")))
             if s.secondsOverVoltage + s.secondsUnderVoltage + s.secondsOverTemperature > 0 {
-                print("LIMITS EXCEEDED: \(Int(s.secondsOverVoltage)) s over-voltage, \(Int(s.secondsUnderVoltage)) s under-voltage, \(Int(s.secondsOverTemperature)) s over-temperature (beyond the trip plus margin)")
+                print("LIMITS EXCEEDED WITH CURRENT FLOWING: \(Int(s.secondsOverVoltage)) s over-voltage, \(Int(s.secondsUnderVoltage)) s under-voltage, \(Int(s.secondsOverTemperature)) s over-temperature (beyond the trip plus margin)")
             }
             for (path, what) in [(out, "time series"), (plot, "plot")] { if let path { print("wrote \(what) to \(path)") } }
         }

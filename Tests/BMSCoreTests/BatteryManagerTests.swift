@@ -52,6 +52,35 @@ import Testing
         #expect(rig.bms.command.state == .normal)
     }
 
+    @Test func aCellRunningAwayUnderChargeMarksThePackFullBeforeItTrips() {
+        var rig = Rig()
+        // One LFP cell at 3.674 V while 40 A still flow: below the run-away level (3.675 V).
+        rig.run(until: 10_000) { t in var m = sample(at: t, current: 40); m.setCell(5, to: 3.674); return m }
+        #expect(!rig.bms.fullDetector.isFull)
+        // At 3.675 V: full after the over-voltage delay (2 s), with no fault.
+        rig.run(until: 11_900) { t in var m = sample(at: t, current: 40); m.setCell(5, to: 3.675); return m }
+        #expect(!rig.bms.fullDetector.isFull)
+        rig.step(at: 12_000) { t in var m = sample(at: t, current: 40); m.setCell(5, to: 3.675); return m }
+        #expect(!rig.bms.fullDetector.isFull)     // condition seen first at 10 100 ms
+        rig.step(at: 12_100) { t in var m = sample(at: t, current: 40); m.setCell(5, to: 3.675); return m }
+        #expect(rig.bms.fullDetector.isFull)
+        #expect(rig.bms.command.state == .dischargeOnly)
+        #expect(rig.bms.protection.active.isEmpty)
+    }
+
+    @Test func overvoltageTripAlsoMarksFull() {
+        var rig = Rig()
+        rig.run(until: 2000) { t in var m = sample(at: t); m.setCell(0, to: 3.85); return m }
+        #expect(rig.isActive(.cellOvervoltage))
+        #expect(rig.bms.fullDetector.isFull)
+        // Released at 3.40 V, but charging waits for the recharge level (3.35 V).
+        rig.step(at: 2100) { t in var m = sample(at: t); m.setCell(0, to: 3.39); return m }
+        #expect(!rig.isActive(.cellOvervoltage))
+        #expect(rig.bms.command.state == .dischargeOnly)
+        rig.step(at: 2200) { t in var m = sample(at: t); m.setCell(0, to: 3.34); return m }
+        #expect(rig.bms.command.state == .normal)
+    }
+
     @Test func enableInputsGateEachDirection() {
         var rig = Rig()
         rig.bms.inputs.chargeEnable = false
