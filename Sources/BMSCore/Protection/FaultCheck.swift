@@ -162,7 +162,7 @@ extension Fault {
     }
 
     /// Time the trip condition must hold before the fault trips, ms (0 = on the first sample).
-    func tripDelayMs(_ config: BMSConfig) -> UInt32 {
+    public func tripDelayMs(_ config: BMSConfig) -> UInt32 {
         switch self {
         case .cellUndervoltage, .dischargeCutoff: config.cellVoltage.undervoltageDelayMs
         case .cellOvervoltage: config.cellVoltage.overvoltageDelayMs
