@@ -80,9 +80,13 @@ extension FlexBMS {
             case .csv(let path):
                 let p: CSVProfile
                 do {
+                    // A charger set to the BMS's over-current limit would trip it with the
+                    // first noisy reading: the recorded source is capped at 0.5 C and 80 %
+                    // of the limit.
                     p = try CSVProfile(path: path,
                                        voltageLimit: plan.config.cellVoltage.chargeTarget * Float(plan.setup.cells),
-                                       currentLimit: plan.config.current.chargeOvercurrent)
+                                       currentLimit: min(0.5 * plan.setup.capacityAh,
+                                                         0.8 * plan.config.current.chargeOvercurrent))
                 } catch {
                     throw ValidationError(error.description)
                 }

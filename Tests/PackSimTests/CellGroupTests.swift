@@ -16,7 +16,7 @@ extension CellGroup {
     /// Runs `seconds` 1 s steps at `current` in a 25 °C ambient with neighbours at 25 °C.
     mutating func run(_ seconds: Int, current: Float, _ p: CellParameters, ambient: Float = 25) {
         for _ in 0..<seconds {
-            _ = step(current: current, bleed: 0, dt: 1, ambient: ambient, neighbours: 50,
+            _ = step(current: current, bleed: 0, ambient: ambient, neighbours: 50,
                      neighbourCount: 2, parameters: p)
         }
     }

@@ -27,9 +27,15 @@ public struct CellGroup: Sendable {
     let ambientConductance: Float
     let neighbourConductance: Float
 
-    // Derived for the step length in use.
+    // Derived for the step length in use, so the step multiplies instead of dividing.
     var decay1: Float = 0
     var decay2: Float = 0
+    /// SOC change per ampere over one step; self-discharge per step; hysteresis approach per
+    /// ampere over one step; temperature change per watt over one step.
+    var socPerAmp: Float = 0
+    var selfDischargePerStep: Float = 0
+    var hysteresisPerAmp: Float = 0
+    var kelvinPerWatt: Float = 0
 
     // State.
     /// True state of charge, 0…1 between the cut-offs of the OCV table (may run beyond in
@@ -105,6 +111,10 @@ public struct CellGroup: Sendable {
     mutating func prepare(stepSeconds seconds: Float) {
         decay1 = SimMath.exp(-seconds / tau1)
         decay2 = SimMath.exp(-seconds / tau2)
+        socPerAmp = seconds / (3600 * capacityAh)
+        selfDischargePerStep = selfDischargePerSecond * seconds
+        hysteresisPerAmp = seconds * hysteresisRate / (3600 * capacityAh)
+        kelvinPerWatt = seconds / heatCapacity
     }
 
     /// R(T)/R(25 °C) = exp(Ea/R · (1/T − 1/298.15 K)).
@@ -115,9 +125,9 @@ public struct CellGroup: Sendable {
     /// The voltage behind R0 after the last step: OCV, hysteresis and both RC voltages, V.
     var emf: Float { ocv + hysteresisVoltage + v1 + v2 }
 
-    /// Advances by `dt` seconds with pack current `current` (A, + = charging) through the
-    /// group, `bleed` A drawn by its balancing resistor; returns the heat released, W.
-    mutating func step(current: Float, bleed: Float, dt: Float, ambient: Float,
+    /// Advances by one prepared step with pack current `current` (A, + = charging) through
+    /// the group, `bleed` A drawn by its balancing resistor; returns the heat released, W.
+    mutating func step(current: Float, bleed: Float, ambient: Float,
                        neighbours: Float, neighbourCount: Float, parameters p: CellParameters) -> Float {
         if abs(temperature - arrheniusTemperature) > 0.2 {
             arrhenius = CellGroup.arrheniusFactor(activationEnergy, temperature)
@@ -125,7 +135,7 @@ public struct CellGroup: Sendable {
         }
         let cell = current - bleed - leakCurrent
         let stored = cell > 0 ? cell * chargeEfficiency : cell
-        let delta = stored * dt / (3600 * capacityAh) - selfDischargePerSecond * dt * max(soc, 0)
+        let delta = stored * socPerAmp - selfDischargePerStep * max(soc, 0)
         // Kahan summation: per-step changes can be below one ulp of the SOC.
         let y = delta - socCompensation
         let t = soc + y
@@ -134,11 +144,11 @@ public struct CellGroup: Sendable {
 
         // The end-of-range polarisation scales every branch, so it builds up and relaxes with
         // the RC time constants as well as jumping with R0.
-        let ends = 1 + p.endPolarisation(soc: soc, charging: cell > 0)
+        let ends = 1 + CellParameters.endPolarisation(soc: soc, charging: cell > 0)
         v1 = v1 * decay1 + (1 - decay1) * r1 * arrhenius * ends * cell
         v2 = v2 * decay2 + (1 - decay2) * r2 * arrhenius * ends * cell
         if hysteresisAmplitude > 0 && cell != 0 {
-            let x = min(abs(cell) * dt * hysteresisRate / (3600 * capacityAh), 1)
+            let x = min(abs(cell) * hysteresisPerAmp, 1)
             let target = cell > 0 ? hysteresisAmplitude : -hysteresisAmplitude
             hysteresisVoltage += (target - hysteresisVoltage) * x
         }
@@ -150,7 +160,7 @@ public struct CellGroup: Sendable {
         let heat = cell * overpotential + bleed * voltage + leakCurrent * voltage
         let flow = heat - ambientConductance * (temperature - ambient)
             - neighbourConductance * (neighbourCount * temperature - neighbours)
-        temperature += flow * dt / heatCapacity
+        temperature += flow * kelvinPerWatt
         return heat
     }
 

@@ -125,8 +125,8 @@ public struct CellParameters: Sendable {
     /// choice that gives the familiar end-of-charge knee under current and relaxes to the
     /// OCV table at rest.
     @inlinable
-    public func endPolarisation(soc: Float, charging: Bool) -> Float {
-        let depth = charging ? (soc - 0.95) / 0.05 : (0.05 - soc) / 0.05
+    public static func endPolarisation(soc: Float, charging: Bool) -> Float {
+        let depth = charging ? (soc - 0.95) * 20 : (0.05 - soc) * 20
         return depth > 0 ? 30 * depth * depth : 0
     }
 

@@ -164,7 +164,6 @@ public struct PackModel: Sendable {
     /// Advances the pack by one step with `current` (A, + = charging) at the terminals and
     /// returns the heat released in the cells, W.
     mutating func step(current: Float, ambient: Float) -> Float {
-        let dt = stepSeconds
         var heat: Float = 0
         // Neighbour temperatures from before the step, so the result does not depend on the
         // order in which groups are updated.
@@ -182,7 +181,7 @@ public struct PackModel: Sendable {
             var neighbours: Float = 0, count: Float = 0
             if g > 0 { neighbours += previous[g - 1]; count += 1 }
             if g + 1 < groupCount { neighbours += previous[g + 1]; count += 1 }
-            heat += groups[g].step(current: current, bleed: bleed, dt: dt, ambient: ambient,
+            heat += groups[g].step(current: current, bleed: bleed, ambient: ambient,
                                    neighbours: neighbours, neighbourCount: count,
                                    parameters: p)
             let v = groups[g].voltage

@@ -35,7 +35,7 @@ public struct SensorModel: Sendable {
     }
 
     static func quantise(_ x: Float, _ step: Float) -> Float {
-        SimMath.round(x / step) * step
+        SimMath.round(x * (1 / step)) * step
     }
 
     func current(_ truth: Float, _ random: inout SimRandom) -> Float {
