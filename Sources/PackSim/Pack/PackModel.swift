@@ -140,20 +140,31 @@ public struct PackModel: Sendable {
 
     /// Recomputes the aggregates from the groups (outside the step loop).
     mutating func refreshAggregates() {
+        var totals = GroupTotals()
+        for g in 0..<groupCount { totals.add(groups[g]) }
+        store(totals)
+    }
+
+    /// Sums and extremes over the groups, gathered in the loop that visits them anyway.
+    struct GroupTotals {
         var stack: Float = 0, emf: Float = 0, resistance: Float = 0
         var lo = Float.infinity, hi = -Float.infinity, hot = -Float.infinity
-        for g in 0..<groupCount {
-            let v = groups[g].voltage
-            stack += v
-            lo = min(lo, v); hi = max(hi, v)
-            hot = max(hot, groups[g].temperature)
-            emf += groups[g].emf
-            resistance += groups[g].r0 * groups[g].arrhenius
+
+        mutating func add(_ group: CellGroup) {
+            stack += group.voltage
+            lo = min(lo, group.voltage)
+            hi = max(hi, group.voltage)
+            hot = max(hot, group.temperature)
+            emf += group.emf
+            resistance += group.r0 * group.arrhenius
         }
-        stackVoltage = stack
-        cellVoltageRange = (lo, hi)
-        maxCellTemperature = hot
-        thevenin = (emf, resistance + 2 * powerStage.onResistance)
+    }
+
+    mutating func store(_ totals: GroupTotals) {
+        stackVoltage = totals.stack
+        cellVoltageRange = (totals.lo, totals.hi)
+        maxCellTemperature = totals.hot
+        thevenin = (totals.emf, totals.resistance + 2 * powerStage.onResistance)
     }
 
     /// Sets one group's internal short-circuit current (fault injection).
@@ -169,8 +180,7 @@ public struct PackModel: Sendable {
         // order in which groups are updated.
         var previous = InlineArray<16, Float>(repeating: 0)
         for g in 0..<groupCount { previous[g] = groups[g].temperature }
-        var stack: Float = 0, emf: Float = 0, resistance: Float = 0
-        var lo = Float.infinity, hi = -Float.infinity, hot = -Float.infinity
+        var totals = GroupTotals()
         // One copy of the parameters for the loop: passing `self.parameters` while
         // `self.groups[g]` is being mutated would copy it at every call.
         let p = parameters
@@ -184,17 +194,9 @@ public struct PackModel: Sendable {
             heat += groups[g].step(current: current, bleed: bleed, ambient: ambient,
                                    neighbours: neighbours, neighbourCount: count,
                                    parameters: p)
-            let v = groups[g].voltage
-            stack += v
-            lo = min(lo, v); hi = max(hi, v)
-            hot = max(hot, groups[g].temperature)
-            emf += groups[g].emf
-            resistance += groups[g].r0 * groups[g].arrhenius
+            totals.add(groups[g])
         }
-        stackVoltage = stack
-        cellVoltageRange = (lo, hi)
-        maxCellTemperature = hot
-        thevenin = (emf, resistance + 2 * powerStage.onResistance)
+        store(totals)
         return heat
     }
 
