@@ -4,12 +4,8 @@ import BMSCore
 /// them to the capacity of a pack's cell groups.
 ///
 /// Sources (figures are the ones the project could trace; assumptions are marked):
-/// - OCV tables, LFP / NMC / LTO: the Libre Solar BMS firmware's tables (21 points,
-///   ../shared/specs/libresolar-bms-reference.md §7; LTO from MDPI *Batteries* 5(1):31, 2019).
-///   NCA: Panasonic NCR18650PF OCV points from the Kollmeyer 2018 data set
-///   (doi 10.17632/wykht8y7tg.1) as tabulated in a third-party analysis script — not checked
-///   against the data set itself; the 5 % points between its 10 % steps are interpolated and
-///   the 0 % point (3.00 V) is our extrapolation.
+/// - OCV tables: BMSCore's `OCVCurve.preset` (one source for the plant and the BMS; its
+///   sources are cited there).
 /// - R0 and the two RC pairs, LFP and NMC: identified by this project by least squares on
 ///   the physics-model ground truth in ../shared/data/soc (PyBaMM 26.10 DFN, A123 26650
 ///   "Prada2013" 2.3 Ah and LG M50 "Chen2020" 5.0 Ah; 2.3 / 3.3 mV RMS). They are fits to a
@@ -64,8 +60,7 @@ public struct CellParameters: Sendable {
         case .lfp:
             CellParameters(
                 chemistry: .lfp,
-                ocv: [2.833, 3.132, 3.177, 3.190, 3.213, 3.226, 3.240, 3.252, 3.262, 3.264, 3.265,
-                      3.268, 3.271, 3.275, 3.283, 3.296, 3.304, 3.308, 3.309, 3.314, 3.392],
+                ocv: OCVCurve.preset(chemistry)!.volts,
                 referenceCapacityAh: 2.3, r0: 0.0195, r1: 0.00275, tau1: 17, r2: 0.0202, tau2: 246,
                 activationEnergy: 20_000, hysteresis: 0.010, hysteresisRate: 20,
                 selfDischargePerMonth: 0.015, massPerAh: 0.0194, specificHeat: 999,
@@ -73,8 +68,7 @@ public struct CellParameters: Sendable {
         case .nmc:
             CellParameters(
                 chemistry: .nmc,
-                ocv: [2.800, 3.588, 3.684, 3.702, 3.726, 3.745, 3.764, 3.787, 3.803, 3.819, 3.838,
-                      3.858, 3.883, 3.924, 3.962, 3.993, 4.026, 4.056, 4.089, 4.135, 4.198],
+                ocv: OCVCurve.preset(chemistry)!.volts,
                 referenceCapacityAh: 5.0, r0: 0.0171, r1: 0.0092, tau1: 21, r2: 0.0281, tau2: 206,
                 activationEnergy: 20_000, hysteresis: 0, hysteresisRate: 0,
                 selfDischargePerMonth: 0.004, massPerAh: 0.0136, specificHeat: 913,
@@ -82,8 +76,7 @@ public struct CellParameters: Sendable {
         case .nca:
             CellParameters(
                 chemistry: .nca,
-                ocv: [3.000, 3.237, 3.344, 3.391, 3.458, 3.513, 3.550, 3.576, 3.602, 3.633, 3.663,
-                      3.716, 3.768, 3.815, 3.862, 3.905, 3.947, 4.003, 4.059, 4.104, 4.175],
+                ocv: OCVCurve.preset(chemistry)!.volts,
                 referenceCapacityAh: 2.9, r0: 0.022, r1: 0.001, tau1: 5, r2: 0.040, tau2: 46,
                 activationEnergy: 20_000, hysteresis: 0, hysteresisRate: 0,
                 selfDischargePerMonth: 0.02, massPerAh: 0.0136, specificHeat: 913,
@@ -92,8 +85,7 @@ public struct CellParameters: Sendable {
             // RC pairs: the LFP cell's ratios to R0 (0.141 and 1.036) and time constants.
             CellParameters(
                 chemistry: .lto,
-                ocv: [2.000, 2.105, 2.125, 2.141, 2.154, 2.166, 2.177, 2.187, 2.198, 2.210, 2.224,
-                      2.240, 2.259, 2.282, 2.309, 2.340, 2.376, 2.415, 2.458, 2.513, 2.800],
+                ocv: OCVCurve.preset(chemistry)!.volts,
                 referenceCapacityAh: 3.0, r0: 0.0025, r1: 0.000353, tau1: 17, r2: 0.00259, tau2: 246,
                 activationEnergy: 20_000, hysteresis: 0, hysteresisRate: 0,
                 selfDischargePerMonth: 0.02, massPerAh: 0.0467, specificHeat: 913,
