@@ -9,7 +9,7 @@ extension FlexBMS {
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Benchmarks that print JSON.",
-            subcommands: [SimBench.self])
+            subcommands: [SimBench.self, CoreBench.self])
     }
 }
 
@@ -66,6 +66,81 @@ extension FlexBMS.Bench {
                   "cell_steps_per_s": \(String(format: "%.0f", report.cellStepsPerSecond)),
                   "year_wall_s_extrapolated": \(String(format: "%.1f", yearWall)),
                   "trips": \(report.events.filter { $0.kind == "trip" }.count)
+                }
+                """)
+        }
+    }
+}
+
+extension FlexBMS.Bench {
+    /// `flexbms bench core`: the cost of one BMS control step on the host.
+    struct CoreBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "core",
+            abstract: "Time per BatteryManager.step for a 16-cell pack with noisy measurements.",
+            discussion: "Build with -c release: swift run -c release flexbms bench core --json")
+
+        @Option(help: "Steps to run.")
+        var steps: Int = 2_000_000
+        @Flag(help: "Print JSON (the only output format).")
+        var json = false
+
+        func validate() throws {
+            guard (1_000...100_000_000).contains(steps) else {
+                throw ValidationError("--steps must be 1000 to 100000000, got \(steps)")
+            }
+        }
+
+        func run() throws {
+            let config = BMSConfig.preset(.lfp, cells: 16, capacityAh: 280)!
+            var bms = try BatteryManager(config: config)
+            var random = SimRandom(seed: 1)
+            // 64 prepared measurements, cycled, so the timing is the BMS's and not the noise's.
+            var samples: [BMSCore.Measurement] = []
+            for k in 0..<64 {
+                var m = BMSCore.Measurement(timestamp: Timestamp(milliseconds: 0), cellVoltage: 3.3,
+                                    current: random.uniform(-60, 60))
+                var stack: Float = 0
+                for i in 0..<16 {
+                    m.cellVoltages[i] = 3.25 + 0.02 * random.gaussian()
+                    stack += m.cellVoltages[i]
+                }
+                m.stackVoltage = stack
+                for _ in 0..<4 { m.addTemperature(25 + random.gaussian(), role: .cell) }
+                m.addTemperature(30, role: .mosfet)
+                m.addTemperature(28, role: .board)
+                m.chargeSwitchReadback = k % 2 == 0
+                samples.append(m)
+            }
+            var events = 0
+            var onCount = 0
+            let clock = ContinuousClock()
+            let start = clock.now
+            for n in 0..<steps {
+                var m = samples[n & 63]
+                let now = Timestamp(milliseconds: UInt32(truncatingIfNeeded: n &* 100))
+                m.timestamp = now
+                let command = bms.step(m, now: now)
+                if command.switches.dischargeOn { onCount += 1 }
+                while bms.nextEvent() != nil { events += 1 }
+            }
+            let elapsed = clock.now - start
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            #if DEBUG
+            let build = "debug"
+            #else
+            let build = "release"
+            #endif
+            print("""
+                {
+                  "benchmark": "core",
+                  "build": "\(build)",
+                  "cells": 16,
+                  "steps": \(steps),
+                  "wall_s": \(String(format: "%.3f", seconds)),
+                  "ns_per_step": \(String(format: "%.1f", seconds * 1e9 / Double(steps))),
+                  "events": \(events),
+                  "discharge_on_steps": \(onCount)
                 }
                 """)
         }

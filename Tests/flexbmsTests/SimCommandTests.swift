@@ -131,3 +131,16 @@ import Testing
         #expect(object["year_wall_s_extrapolated"] != nil)
     }
 }
+
+@Suite struct BenchCoreTests {
+    @Test func benchCorePrintsTheCostOfAStep() throws {
+        let r = try flexbms(["bench", "core", "--steps", "20000", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        #expect(object["steps"] as? Int == 20_000)
+        #expect((object["ns_per_step"] as? Double ?? 0) > 0)
+        let bad = try flexbms(["bench", "core", "--steps", "5"])
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("--steps must be 1000 to 100000000"))
+    }
+}
