@@ -51,11 +51,14 @@ public struct BatteryManager: Sendable {
                                         commanded: switching.command, state: switching.state,
                                         events: &events)
         let fresh = !protection.active.contains(.afeSilent)
-        if protection.active.contains(.cellOvervoltage), let change = fullDetector.markFull() {
-            events.append(BMSEvent(kind: change, time: now, state: switching.state))
-        }
-        // Full is judged on plausible readings only (an open sense wire can read high).
-        if fresh, let summary, summary.hasPlausibleCell, let change = fullDetector.update(
+        // While over-voltage is active the pack is full, whatever the cells read: with NMC's
+        // presets the over-voltage release (4.05 V) lies below the recharge level (4.10 V),
+        // and judging full there would mark and clear it at every step.
+        if protection.active.contains(.cellOvervoltage) {
+            if let change = fullDetector.markFull() {
+                events.append(BMSEvent(kind: change, time: now, state: switching.state))
+            }
+        } else if fresh, let summary, summary.hasPlausibleCell, let change = fullDetector.update(
             maxCell: summary.maxCell, current: measurement.current,
             at: measurement.timestamp, config: config) {
             events.append(BMSEvent(kind: change, time: now, state: switching.state))

@@ -34,11 +34,21 @@ public struct SimulationSetup: Sendable {
 }
 
 /// Why a simulation cannot start.
-public enum SimulationError: Error, Sendable {
+public enum SimulationError: Error, Sendable, CustomStringConvertible {
     /// The chemistry has no cell model (`custom`).
     case noCellModel
     /// The pack shape is out of range.
     case badShape
     /// The BMS configuration is invalid.
     case config(ConfigError)
+
+    public var description: String {
+        switch self {
+        case .noCellModel: "the simulator has no cell model for this chemistry"
+        case .badShape: "the pack shape is out of range (1-16 groups, at least 1 cell each, a positive capacity and step)"
+        case .config(.invalid(let violations)):
+            "the BMS configuration breaks \(violations.count + violations.dropped) rule(s), e.g. \(violations.count > 0 ? "\(violations[0].field)" : "?")"
+        case .config: "the BMS configuration is invalid"
+        }
+    }
 }

@@ -9,7 +9,7 @@ extension FlexBMS {
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Benchmarks that print JSON.",
-            subcommands: [SimBench.self, CoreBench.self])
+            subcommands: [SimBench.self, CoreBench.self, SOCBenchCommand.self])
     }
 }
 
@@ -41,8 +41,7 @@ extension FlexBMS.Bench {
             var setup = SimulationSetup(chemistry: .lfp, cells: cells, capacityAh: 280)
             setup.spread = .secondLife
             setup.seed = 1
-            let profile = StandardProfile(.offgridDay, chemistry: .lfp, cells: cells, capacityAh: 280,
-                                          chargeTargetPerCell: 3.55, seed: 1)
+            let profile = StandardProfile(.offgridDay, config: setup.bmsConfig!, seed: 1)
             var simulation = try Simulation(setup: setup, profile: profile)
             let report = SimulationRunner.run(&simulation, durationMs: UInt64(days) * 86_400_000,
                                               sampleMs: 3_600_000, profileName: "offgrid-day")
@@ -141,6 +140,76 @@ extension FlexBMS.Bench {
                   "ns_per_step": \(String(format: "%.1f", seconds * 1e9 / Double(steps))),
                   "events": \(events),
                   "discharge_on_steps": \(onCount)
+                }
+                """)
+        }
+    }
+}
+
+extension FlexBMS.Bench {
+    /// `flexbms bench soc`: SOC accuracy on a recorded data set, against the reference
+    /// firmware's method in the same run.
+    struct SOCBenchCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "soc",
+            abstract: "SOC accuracy of the estimator and of the reference firmware's method on a recorded data set.",
+            discussion: """
+                The data set is a CSV with time_s, current_meas_A, voltage_meas_V, temperature_C
+                (what the estimators see) and soc_true (the score). Example:
+                flexbms bench soc --data nmc_offgrid.csv --chemistry nmc --capacity 5 --ocv ocv.csv --discharge-positive --json
+                """)
+
+        @Option(help: "Recorded data set (CSV).")
+        var data: String
+        @Option(help: "Cell chemistry.")
+        var chemistry: ChemistryArgument
+        @Option(help: "Cell capacity as labelled, Ah.")
+        var capacity: Float
+        @Option(help: "OCV table (CSV soc_pct,ocv_V, e.g. from `flexbms calibrate ocv`); default: the chemistry's preset.")
+        var ocv: String?
+        @Flag(name: .customLong("discharge-positive"), help: "The data counts discharge current as positive.")
+        var dischargePositive = false
+        @Option(help: "Also write the SOC trace (time, truth, estimator, baseline) to this CSV.")
+        var trace: String?
+        @Flag(help: "Print JSON (the only output format).")
+        var json = false
+
+        func validate() throws {
+            guard capacity.isFinite, capacity > 0, capacity <= 5000 else {
+                throw ValidationError("--capacity must be above 0 and at most 5000 Ah, got \(capacity)")
+            }
+        }
+
+        func run() throws {
+            let result: SOCBench.Result
+            do {
+                let curve = try ocv.map { path throws(NumericTableError) in try OCVCalibration.read(path: path) }
+                    ?? OCVCurve.preset(chemistry.chemistry)!
+                result = try SOCBench.run(NumericTable(path: data), chemistry: chemistry.chemistry,
+                                          capacityAh: capacity, curve: curve,
+                                          currentPositiveDischarge: dischargePositive)
+            } catch {
+                printError("\(error)")
+                throw ExitCode(2)
+            }
+            func fields(_ s: SOCBench.Score) -> String {
+                let convergence = s.convergenceSeconds.map { String(format: "%.0f", $0) } ?? "null"
+                return """
+                    "rmse_pct": \(String(format: "%.3f", s.rmsePercent)), "max_abs_pct": \(String(format: "%.3f", s.maxAbsPercent)), \
+                    "final_abs_pct": \(String(format: "%.3f", s.finalAbsPercent)), "convergence_s": \(convergence)
+                    """
+            }
+            if let trace { try writeText(result.traceCSV, to: trace) }
+            let ratio = result.filter.rmsePercent > 0 ? result.baseline.rmsePercent / result.filter.rmsePercent : 0
+            print("""
+                {
+                  "data": "\((data as NSString).lastPathComponent)",
+                  "samples": \(result.samples),
+                  "estimator": { \(fields(result.filter)) },
+                  "baseline": { \(fields(result.baseline)) },
+                  "rmse_ratio_baseline_over_estimator": \(String(format: "%.2f", ratio)),
+                  "learned_r0_ohm": \(String(format: "%.5f", result.learnedR0)),
+                  "learned_current_offset_A": \(String(format: "%.5f", result.finalOffset))
                 }
                 """)
         }

@@ -22,8 +22,8 @@ extension FlexBMS {
         var chemistry: ChemistryArgument?
         @Option(help: "Nominal capacity in Ah (default 280, or the --config file's).")
         var capacity: Float?
-        @Option(help: "Cells in parallel per group.")
-        var parallel: Int = 1
+        @Option(help: "Cells in parallel per group (default 1, or the --config file's).")
+        var parallel: Int?
         @Option(help: "Cell-to-cell spread: new or second-life.")
         var spread: String = "new"
         @Option(help: "World profile: offgrid-day, milling, cccv-charge, constant-discharge, hybrid-grid.")
@@ -72,10 +72,7 @@ extension FlexBMS {
             let report: SimulationReport
             switch plan.profile {
             case .standard(let kind):
-                let p = StandardProfile(kind, chemistry: plan.setup.chemistry, cells: plan.setup.cells,
-                                        capacityAh: plan.setup.capacityAh,
-                                        chargeTargetPerCell: plan.config.cellVoltage.chargeTarget,
-                                        seed: plan.setup.seed)
+                let p = StandardProfile(kind, config: plan.config, seed: plan.setup.seed)
                 report = try plan.run(profile: p, name: "\(kind.name)", progress: &progress)
             case .csv(let path):
                 let p: CSVProfile
@@ -88,7 +85,7 @@ extension FlexBMS {
                                        currentLimit: min(0.5 * plan.setup.capacityAh,
                                                          0.8 * plan.config.current.chargeOvercurrent))
                 } catch {
-                    throw ValidationError(error.description)
+                    throw CLIError(error.description)
                 }
                 report = try plan.run(profile: p, name: "csv:\((path as NSString).lastPathComponent)", progress: &progress)
             }
@@ -132,60 +129,65 @@ struct SimulationPlan {
             do {
                 config = try ConfigFile.read(path: path).config
             } catch {
-                throw ValidationError("\(path): \(error)")
+                throw CLIError("\(path): \(error)")
             }
             let violations = config!.validate()
             guard violations.isEmpty else {
-                throw ValidationError("\(path) is invalid: " + violations.map { "\($0)" }.joined(separator: "; "))
+                throw CLIError("\(path) is invalid: " + violations.map { "\($0)" }.joined(separator: "; "))
             }
         }
         let chemistry = o.chemistry?.chemistry ?? config?.pack.chemistry ?? .lfp
         let cells = o.cells ?? config.map { Int($0.pack.seriesCells) } ?? 16
         let capacity = o.capacity ?? config?.pack.capacityAh ?? 280
-        guard (3...16).contains(cells) else { throw ValidationError("--cells must be 3 to 16, got \(cells)") }
-        guard (1...64).contains(o.parallel) else { throw ValidationError("--parallel must be 1 to 64, got \(o.parallel)") }
+        guard (3...16).contains(cells) else { throw CLIError("--cells must be 3 to 16, got \(cells)") }
+        if let parallel = o.parallel, !(1...64).contains(parallel) {
+            throw CLIError("--parallel must be 1 to 64, got \(parallel)")
+        }
         guard capacity.isFinite, capacity >= 1, capacity <= 5000 else {
-            throw ValidationError("--capacity must be 1 to 5000 Ah, got \(capacity)")
+            throw CLIError("--capacity must be 1 to 5000 Ah, got \(capacity)")
         }
         guard CellParameters.of(chemistry) != nil else {
-            throw ValidationError("the simulator has no cell model for chemistry \(chemistry.name); use lfp, nmc, nca or lto")
+            throw CLIError("the simulator has no cell model for chemistry \(chemistry.name); use lfp, nmc, nca or lto")
         }
         if let c = config {
             if Int(c.pack.seriesCells) != cells || c.pack.chemistry != chemistry && c.pack.chemistry != .custom {
-                throw ValidationError("the configuration is for \(c.pack.seriesCells) \(c.pack.chemistry.name) cells, the pack has \(cells) \(chemistry.name) cells")
+                throw CLIError("the configuration is for \(c.pack.seriesCells) \(c.pack.chemistry.name) cells, the pack has \(cells) \(chemistry.name) cells")
+            }
+            if c.pack.capacityAh != capacity {
+                throw CLIError("the configuration is for \(format(c.pack.capacityAh)) Ah, --capacity says \(format(capacity)) Ah")
             }
         }
         guard let spread = SpreadPreset(name: o.spread) else {
-            throw ValidationError("--spread must be new or second-life, got \(o.spread)")
+            throw CLIError("--spread must be new or second-life, got \(o.spread)")
         }
         guard o.initialSOC.isFinite, o.initialSOC >= 0, o.initialSOC <= 1 else {
-            throw ValidationError("--initial-soc must be 0 to 1, got \(o.initialSOC)")
+            throw CLIError("--initial-soc must be 0 to 1, got \(o.initialSOC)")
         }
         guard let ambient = Quantity.temperature(o.ambient) else {
-            throw ValidationError("--ambient: \"\(o.ambient)\" is not a temperature (e.g. 25C)")
+            throw CLIError("--ambient: \"\(o.ambient)\" is not a temperature (e.g. 25C)")
         }
         guard o.ambientSwing.isFinite, o.ambientSwing >= 0, o.ambientSwing <= 30 else {
-            throw ValidationError("--ambient-swing must be 0 to 30 K, got \(o.ambientSwing)")
+            throw CLIError("--ambient-swing must be 0 to 30 K, got \(o.ambientSwing)")
         }
         guard let stepMs = Quantity.duration(o.step), stepMs >= 10, stepMs <= 60_000 else {
-            throw ValidationError("--step must be 10ms to 60s, got \(o.step)")
+            throw CLIError("--step must be 10ms to 60s, got \(o.step)")
         }
         guard let sampleMs = Quantity.duration(o.sample), sampleMs >= stepMs else {
-            throw ValidationError("--sample must be a duration of at least the step (\(o.step)), got \(o.sample)")
+            throw CLIError("--sample must be a duration of at least the step (\(o.step)), got \(o.sample)")
         }
-        if o.days != nil && o.duration != nil { throw ValidationError("give --days or --duration, not both") }
+        if o.days != nil && o.duration != nil { throw CLIError("give --days or --duration, not both") }
         var durationMs: UInt64 = 86_400_000
         if let d = o.days {
-            guard d.isFinite, d > 0, d <= 3660 else { throw ValidationError("--days must be above 0 and at most 3660, got \(d)") }
+            guard d.isFinite, d > 0, d <= 3660 else { throw CLIError("--days must be above 0 and at most 3660, got \(d)") }
             durationMs = UInt64((d * 86_400_000).rounded())
         } else if let d = o.duration {
-            guard let ms = Quantity.duration(d), ms > 0 else { throw ValidationError("--duration: \"\(d)\" is not a duration (e.g. 30h, 2d)") }
+            guard let ms = Quantity.duration(d), ms > 0 else { throw CLIError("--duration: \"\(d)\" is not a duration (e.g. 30h, 2d)") }
             durationMs = ms
         }
-        guard durationMs >= stepMs else { throw ValidationError("the run is shorter than one step") }
+        guard durationMs >= stepMs else { throw CLIError("the run is shorter than one step") }
 
         var setup = SimulationSetup(chemistry: chemistry, cells: cells, capacityAh: capacity)
-        setup.parallel = o.parallel
+        setup.parallel = o.parallel ?? config.map { Int($0.pack.parallelCells) } ?? 1
         setup.spread = spread
         setup.initialSOC = o.initialSOC
         setup.ambient = ambient
@@ -193,7 +195,7 @@ struct SimulationPlan {
         setup.stepMilliseconds = stepMs
         setup.seed = o.seed
         setup.config = config
-        guard let resolved = setup.bmsConfig else { throw ValidationError("no preset for \(chemistry.name)") }
+        guard let resolved = setup.bmsConfig else { throw CLIError("no preset for \(chemistry.name)") }
         self.config = resolved
         self.setup = setup
 
@@ -202,27 +204,27 @@ struct SimulationPlan {
         } else if let kind = StandardProfile.Kind(name: o.profile) {
             profile = .standard(kind)
         } else {
-            throw ValidationError("--profile must be one of " + StandardProfile.Kind.allCases.map { "\($0.name)" }.joined(separator: ", ") + ", got \(o.profile)")
+            throw CLIError("--profile must be one of " + StandardProfile.Kind.allCases.map { "\($0.name)" }.joined(separator: ", ") + ", got \(o.profile)")
         }
         var faults: [ScheduledFault] = []
         let sensors = min(cells, 4) + 2
         for text in o.fault {
             switch FaultSpec.parse(text) {
-            case .failure(let error): throw ValidationError("--fault \(error)")
+            case .failure(let error): throw CLIError("--fault \(error)")
             case .success(let spec):
                 guard spec.pack == 1 else {
-                    throw ValidationError("--fault \(text): pack \(spec.pack), but one pack is simulated (several packs come with parallel packs)")
+                    throw CLIError("--fault \(text): pack \(spec.pack), but one pack is simulated (several packs come with parallel packs)")
                 }
                 if spec.fault.kind.target == .cell && spec.fault.index >= cells {
-                    throw ValidationError("--fault \(text): cell \(spec.fault.index + 1), but the pack has \(cells) cells")
+                    throw CLIError("--fault \(text): cell \(spec.fault.index + 1), but the pack has \(cells) cells")
                 }
                 if spec.fault.kind.target == .sensor && spec.fault.index >= sensors {
-                    throw ValidationError("--fault \(text): thermistor \(spec.fault.index + 1), but the pack has \(sensors) (\(sensors - 2) on cells, then MOSFET, board)")
+                    throw CLIError("--fault \(text): thermistor \(spec.fault.index + 1), but the pack has \(sensors) (\(sensors - 2) on cells, then MOSFET, board)")
                 }
                 faults.append(spec.fault)
             }
         }
-        guard faults.count <= 16 else { throw ValidationError("at most 16 --fault options") }
+        guard faults.count <= 16 else { throw CLIError("at most 16 --fault options") }
         self.faults = faults
         self.durationMs = durationMs
         self.sampleMs = sampleMs
@@ -233,7 +235,7 @@ struct SimulationPlan {
         do {
             simulation = try Simulation(setup: setup, profile: profile)
         } catch {
-            throw ValidationError("cannot start the simulation: \(error)")
+            throw CLIError("cannot start the simulation: \(error.description)")
         }
         for f in faults { simulation.schedule(f) }
         return withUnsafeMutablePointer(to: &progress) { bar in
@@ -241,6 +243,13 @@ struct SimulationPlan {
                                  profileName: name, progress: { bar.pointee.update($0) })
         }
     }
+}
+
+/// A failure found while running a command (as opposed to `ValidationError`, which is for
+/// arguments rejected before `run()` and prints the usage): the message only.
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// A progress bar on stderr, shown only on a terminal and only once a run has taken a second.
@@ -267,7 +276,7 @@ func writeText(_ text: String, to path: String) throws {
     do {
         try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
     } catch {
-        throw ValidationError("cannot write \(path): \((error as NSError).localizedDescription)")
+        throw CLIError("cannot write \(path): \((error as NSError).localizedDescription)")
     }
 }
 

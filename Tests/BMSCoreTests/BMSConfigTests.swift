@@ -6,7 +6,7 @@ import Testing
 
     @Test(arguments: presetChemistries, [UInt8(3), 4, 8, 15, 16])
     func presetIsValid(chemistry: Chemistry, cells: UInt8) {
-        for capacity: Float in [5, 50, 100, 280, 1000] {
+        for capacity: Float in [5, 50, 100, 280, 1000, 2600, 5000] {
             let config = BMSConfig.preset(chemistry, cells: cells, capacityAh: capacity)!
             let violations = config.validate()
             #expect(violations.isEmpty, "\(chemistry) \(cells)S \(capacity) Ah: \(Array(violations).map(\.field))")

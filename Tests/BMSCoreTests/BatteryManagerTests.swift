@@ -136,3 +136,21 @@ import Testing
         #expect(drained == 64)
     }
 }
+
+@Suite struct FullAndOvervoltageTests {
+    /// NMC: over-voltage releases at 4.05 V, below the 4.10 V recharge level. A cell resting
+    /// between them must not make full flip at every step.
+    @Test func overvoltageBetweenReleaseAndRechargeDoesNotFloodEvents() {
+        var rig = Rig(BMSConfig.preset(.nmc, cells: 16, capacityAh: 100)!)
+        rig.run(until: 2000) { t in var m = sample(at: t, cell: 3.9); m.setCell(0, to: 4.30); return m }
+        #expect(rig.isActive(.cellOvervoltage))
+        rig.run(until: 600_000, period: 1000) { t in var m = sample(at: t, cell: 3.9); m.setCell(0, to: 4.08); return m }
+        #expect(rig.events.filter { $0.kind == .full }.count == 1)
+        #expect(rig.events.filter { $0.kind == .fullCleared }.isEmpty)
+        // Released at 4.05 V, which is below the recharge level: charging resumes.
+        rig.step(at: 601_000) { t in var m = sample(at: t, cell: 3.9); m.setCell(0, to: 4.05); return m }
+        rig.step(at: 602_000) { t in var m = sample(at: t, cell: 3.9); m.setCell(0, to: 4.05); return m }
+        #expect(!rig.isActive(.cellOvervoltage))
+        #expect(rig.bms.command.state == .normal)
+    }
+}

@@ -31,8 +31,7 @@ func simulate(cells: Int = 8, capacity: Float = 100, spread: SpreadPreset = .new
     setup.spread = spread
     setup.initialSOC = initialSOC
     setup.seed = seed
-    let profile = StandardProfile(kind, chemistry: .lfp, cells: cells, capacityAh: capacity,
-                                  chargeTargetPerCell: 3.55, seed: seed)
+    let profile = StandardProfile(kind, config: setup.bmsConfig!, seed: seed)
     var sim = try Simulation(setup: setup, profile: profile)
     for f in faults {
         let scheduled = sim.schedule(f)
@@ -73,9 +72,9 @@ func expectTripWithinDelay(_ run: Recorded, _ fault: Fault, condition: (Measurem
 }
 
 @Suite struct ScenarioTests {
-    @Test func chargerOvervoltageTripsCellOvervoltage() throws {
+    @Test func chargerOvervoltageIsStoppedBeforeTheTrip() throws {
         // A CC/CV charger that regulates to 120 % pushes the cells past the charge target;
-        // the run-away level or the trip stops it. Either way no cell is charged beyond.
+        // the run-away level marks the pack full before the over-voltage trip is reached.
         let run = try simulate(profile: .cccvCharge, initialSOC: 0.85, seconds: 4 * 3600,
                                faults: [ScheduledFault(kind: .chargerOvervoltage, atMilliseconds: 0)])
         let full = run.events.first { $0.event.kind == .full }

@@ -25,6 +25,13 @@ import BMSCore
         bms.resetFaults(at: Timestamp(milliseconds: t))
         try? bms.apply(config, at: Timestamp(milliseconds: t))
         bms.shutdown(at: Timestamp(milliseconds: t))
+        var filter = SOCFilter(curve: OCVCurve.preset(.lfp)!,
+                               parameters: .defaults(.lfp, capacityAh: 100), voltage: 3.3, current: 0)
+        for k in 0..<100 {
+            filter.update(current: Float(k % 7) - 3, voltage: 3.3, temperature: 25, dt: 1)
+        }
+        filter.recalibrate(to: 1, sigma: 0.01)
+        if filter.soc > 2 || filter.socSigma > 1 || !filter.covarianceIsHealthy { sink &+= 1 }
         if sink == 0x1234_5678 { fatalError() }
     }
 }

@@ -7,8 +7,7 @@ import PackSim
     static func main() {
         var setup = SimulationSetup(chemistry: .lfp, cells: 16, capacityAh: 100)
         setup.spread = .secondLife
-        let profile = StandardProfile(.milling, chemistry: .lfp, cells: 16, capacityAh: 100,
-                                      chargeTargetPerCell: 3.55, seed: 7)
+        let profile = StandardProfile(.milling, config: setup.bmsConfig!, seed: 7)
         guard var sim = try? Simulation(setup: setup, profile: profile) else { return }
         sim.schedule(ScheduledFault(kind: .openWire, index: 3, atMilliseconds: 60_000))
         var sink: UInt32 = 0

@@ -19,23 +19,25 @@ public struct CSVProfile: PowerProfile {
         } catch {
             throw .unreadable(path, (error as NSError).localizedDescription)
         }
-        var lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
-        guard let header = lines.first else { throw .empty(path) }
+        // (line number, text) of the lines that hold data, so errors name the real line.
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+            .map { ($0.offset + 1, $0.element.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            .filter { !$0.1.isEmpty && !$0.1.hasPrefix("#") }
+        guard let header = lines.first?.1 else { throw .empty(path) }
         let columns = header.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         guard let t = columns.firstIndex(of: "time_s"), let p = columns.firstIndex(of: "power_W") else {
             throw .missingColumns(path, columns)
         }
         lines.removeFirst()
         var times: [Double] = [], powers: [Float] = []
-        for (n, line) in lines.enumerated() {
+        for (lineNumber, line) in lines {
             let cells = line.split(separator: ",", omittingEmptySubsequences: false)
                 .map { $0.trimmingCharacters(in: .whitespaces) }
             guard cells.count > max(t, p), let time = Double(cells[t]), time.isFinite,
                   let power = Float(cells[p]), power.isFinite else {
-                throw .badRow(path, n + 2, line)
+                throw .badRow(path, lineNumber, line)
             }
-            if let last = times.last, time <= last { throw .notIncreasing(path, n + 2, time) }
+            if let last = times.last, time <= last { throw .notIncreasing(path, lineNumber, time) }
             times.append(time)
             powers.append(power)
         }

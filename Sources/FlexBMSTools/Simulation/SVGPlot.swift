@@ -74,7 +74,9 @@ extension SimulationReport {
             markers += "<line x1=\"\(xx)\" x2=\"\(xx)\" y1=\"\(top)\" y2=\"\(f1(panelTop - gap))\" stroke=\"\(color)\" stroke-opacity=\"0.6\"/>\n"
             if labelled < 12 && e.kind != "release" {
                 let label = (e.fault ?? e.kind) + (e.cell.map { " #\($0)" } ?? "")
-                markers += "<text x=\"\(xx)\" y=\"\(f1(top - 30 + Double(labelled % 2) * 9))\" font-size=\"9\" fill=\"\(color)\">\(label)</text>\n"
+                // Labels in the right quarter end at their marker so they are not cut off.
+                let anchor = x(e.seconds) > left + 0.75 * plotWidth ? "end" : "start"
+                markers += "<text x=\"\(xx)\" y=\"\(f1(top - 30 + Double(labelled % 2) * 9))\" font-size=\"9\" text-anchor=\"\(anchor)\" fill=\"\(color)\">\(label)</text>\n"
                 labelled += 1
             }
         }

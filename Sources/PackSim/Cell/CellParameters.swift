@@ -10,7 +10,7 @@ import BMSCore
 ///   the physics-model ground truth in ../shared/data/soc (PyBaMM 26.10 DFN, A123 26650
 ///   "Prada2013" 2.3 Ah and LG M50 "Chen2020" 5.0 Ah; 2.3 / 3.3 mV RMS). They are fits to a
 ///   model, not to measured cells. NCA: the same third-party 18650PF script (R0 ≈ 19–25 mΩ,
-///   slow pair ≈ 31–48 mΩ at τ ≈ 46 s; its sub-second pair is folded into R0 here).
+///   a sub-second pair of ≈ 11–13 mΩ folded into R0 here, slow pair ≈ 31–48 mΩ at τ ≈ 46 s).
 ///   LTO: Toshiba SCiB 3.0 Ah, 2.5 mΩ DC (10 s) at 50 % SOC (Toshiba at AABC 2008, reported
 ///   by Green Car Congress); its RC pairs are not published, so the LFP cell's RC-to-R0
 ///   ratios and time constants are used (assumption).
@@ -77,7 +77,9 @@ public struct CellParameters: Sendable {
             CellParameters(
                 chemistry: .nca,
                 ocv: OCVCurve.preset(chemistry)!.volts,
-                referenceCapacityAh: 2.9, r0: 0.022, r1: 0.001, tau1: 5, r2: 0.040, tau2: 46,
+                // The sub-second pair (≈ 12 mΩ, τ 0.1–0.5 s) acts as resistance at 1 s steps:
+                // folded into R0 (22 + 12 mΩ); no fast pair left.
+                referenceCapacityAh: 2.9, r0: 0.034, r1: 0, tau1: 1, r2: 0.040, tau2: 46,
                 activationEnergy: 20_000, hysteresis: 0, hysteresisRate: 0,
                 selfDischargePerMonth: 0.02, massPerAh: 0.0136, specificHeat: 913,
                 coulombicEfficiency: 0.999)

@@ -27,9 +27,10 @@ public struct StandardProfile: PowerProfile, Sendable {
         case offgridDay
         /// `offgridDay` plus a milling machine: 2.5 C for 20 s every 6–10 min, 17:00–21:00.
         case milling
-        /// A CC/CV charger at 0.5 C up to the charge target; no load.
+        /// A CC/CV charger at 0.5 C (at most 80 % of the charge over-current limit) up to the
+        /// charge target; no load.
         case cccvCharge
-        /// A constant 0.5 C load; no source.
+        /// A constant 0.5 C load (at most 80 % of the discharge over-current limit); no source.
         case constantDischarge
         /// A hybrid inverter charging from the grid at 0.2 C from 00:00 to 06:00, household
         /// loads, no PV.
@@ -54,15 +55,26 @@ public struct StandardProfile: PowerProfile, Sendable {
     /// charger's target, V.
     let absorptionVoltage: Float
     let chargeTargetVoltage: Float
+    /// The test instruments (CC/CV charger, constant load, grid charger) stay at 80 % of the
+    /// BMS's over-current limits, A: a 0.5 C charger on a 280 Ah pack behind a 100 A board
+    /// would only show the protection doing its job. The PV and the milling machine are not
+    /// capped: they are what they are, and a pack too small for them trips.
+    let chargeCurrentCap: Float
+    let dischargeCurrentCap: Float
     let seed: UInt64
     var nextMillPulseMs: UInt64 = 0
     var millPulseEndMs: UInt64 = 0
     var millRandom: SimRandom
 
-    /// A profile for `cells` cells of `chemistry` with `capacityAh`; clouds and pulse timing
-    /// from `seed`.
-    public init(_ kind: Kind, chemistry: Chemistry, cells: Int, capacityAh: Float,
-                chargeTargetPerCell: Float, seed: UInt64) {
+    /// A profile for `cells` cells of `chemistry` with `capacityAh`, protected by `config`;
+    /// clouds and pulse timing from `seed`.
+    public init(_ kind: Kind, config: BMSConfig, seed: UInt64) {
+        let chemistry = config.pack.chemistry
+        let cells = Int(config.pack.seriesCells)
+        let capacityAh = config.pack.capacityAh
+        let chargeTargetPerCell = config.cellVoltage.chargeTarget
+        chargeCurrentCap = 0.8 * config.current.chargeOvercurrent
+        dischargeCurrentCap = 0.8 * config.current.dischargeOvercurrent
         self.kind = kind
         let nominal = StandardProfile.nominalCellVoltage(chemistry) * Float(cells)
         oneCAmps = capacityAh
@@ -109,15 +121,15 @@ public struct StandardProfile: PowerProfile, Sendable {
             if kind == .milling { d.loadW += millW(time) }
         case .cccvCharge:
             d.sourceW = 10 * oneCWatts
-            d.sourceCurrentLimit = 0.5 * oneCAmps
+            d.sourceCurrentLimit = min(0.5 * oneCAmps, chargeCurrentCap)
             d.sourceVoltageLimit = chargeTargetVoltage
         case .constantDischarge:
-            d.loadW = 0.5 * oneCWatts
+            d.loadW = min(0.5, dischargeCurrentCap / oneCAmps) * oneCWatts
         case .hybridGrid:
             d.loadW = householdW(time)
             if hour < 6 * 3600 {
                 d.sourceW = 10 * oneCWatts
-                d.sourceCurrentLimit = 0.2 * oneCAmps
+                d.sourceCurrentLimit = min(0.2 * oneCAmps, chargeCurrentCap)
                 d.sourceVoltageLimit = absorptionVoltage
             }
         }

@@ -1,0 +1,118 @@
+import Testing
+@testable import BMSCore
+
+/// A synthetic cell for the filter: OCV from the preset curve, R0 and one RC pair.
+struct SyntheticCell {
+    var soc: Float
+    var v1: Float = 0
+    let curve: OCVCurve
+    let capacity: Float
+    let r0: Float
+    let r1: Float
+    let tau: Float
+
+    mutating func step(current: Float, dt: Float) -> Float {
+        soc += current * dt / (3600 * capacity)
+        let a = SOCFilter.exp(-dt / tau)
+        v1 = a * v1 + (1 - a) * r1 * current
+        return curve.voltage(atSOC: soc) + current * r0 + v1
+    }
+}
+
+/// Small deterministic noise (a linear congruential sequence; no Foundation).
+struct Noise {
+    var state: UInt32 = 12345
+    mutating func next() -> Float {
+        state = state &* 1_664_525 &+ 1_013_904_223
+        return Float(Int(state >> 8)) / Float(1 << 24) * 2 - 1   // uniform −1…1
+    }
+}
+
+@Suite struct SOCFilterTests {
+    @Test func learnsAConstantCurrentSensorOffsetAtRest() {
+        let curve = OCVCurve.preset(.nmc)!
+        var cell = SyntheticCell(soc: 0.6, curve: curve, capacity: 100, r0: 0.001, r1: 0.001, tau: 60)
+        var filter = SOCFilter(curve: curve, parameters: .defaults(.nmc, capacityAh: 100),
+                               voltage: cell.step(current: 0, dt: 0), current: 0.5)
+        // The pack rests; the sensor reads +0.5 A. Pure counting would gain 0.5 % per hour.
+        for _ in 0..<(48 * 360) {
+            let v = cell.step(current: 0, dt: 10)
+            filter.update(current: 0.5, voltage: v, temperature: 25, dt: 10)
+        }
+        #expect(abs(filter.soc - 0.6) < 0.01)
+        #expect(abs(filter.offset - 0.5) < 0.1)
+        #expect(filter.covarianceIsHealthy)
+    }
+
+    @Test func flatPlateauVoltageNoiseBarelyMovesTheSOC() {
+        let curve = OCVCurve.preset(.lfp)!
+        var filter = SOCFilter(curve: curve, parameters: .defaults(.lfp, capacityAh: 100),
+                               voltage: curve.voltage(atSOC: 0.55), current: 0)
+        filter.recalibrate(to: 0.55, sigma: 0.01)
+        var noise = Noise()
+        // 6 hours at rest, with ±5 mV of voltage error on a 0.06 V/unit plateau: trusting it
+        // would swing the SOC by ±8 %.
+        for _ in 0..<(6 * 360) {
+            filter.update(current: 0, voltage: curve.voltage(atSOC: 0.55) + 0.005 * noise.next(),
+                          temperature: 25, dt: 10)
+        }
+        #expect(abs(filter.soc - 0.55) < 0.02)
+    }
+
+    @Test func aStaleStartConvergesWhereTheCurveIsSteep() {
+        let curve = OCVCurve.preset(.nmc)!
+        var cell = SyntheticCell(soc: 0.3, curve: curve, capacity: 50, r0: 0.002, r1: 0.002, tau: 60)
+        var filter = SOCFilter(curve: curve, parameters: .defaults(.nmc, capacityAh: 50),
+                               voltage: cell.step(current: 0, dt: 0), current: 0)
+        // A stale stored SOC (65 %), honestly marked uncertain.
+        filter.recalibrate(to: 0.65, sigma: 0.3)
+        for k in 0..<(12 * 360) {
+            let current: Float = k % 360 < 180 ? -10 : 5                       // an hourly cycle
+            let v = cell.step(current: current, dt: 10)
+            filter.update(current: current, voltage: v, temperature: 25, dt: 10)
+        }
+        #expect(abs(filter.soc - cell.soc) < 0.02)
+    }
+
+    /// Float numerics over 30 days of 1 s samples: the covariance must stay symmetric and
+    /// positive definite, the estimate finite.
+    @Test func covarianceStaysPositiveDefiniteOverThirtyDays() {
+        let curve = OCVCurve.preset(.lfp)!
+        var cell = SyntheticCell(soc: 0.5, curve: curve, capacity: 280, r0: 0.0003, r1: 0.0003, tau: 60)
+        var filter = SOCFilter(curve: curve, parameters: .defaults(.lfp, capacityAh: 280),
+                               voltage: cell.step(current: 0, dt: 0), current: 0)
+        var noise = Noise()
+        var healthy = true
+        for k in 0..<(30 * 86_400) {
+            // A daily cycle: charge by day, discharge by evening and night, noise on top.
+            let hour = (k / 3600) % 24
+            let current: Float = (8..<15).contains(hour) ? 12 * 17 / 7 : -12   // balanced day
+            let v = cell.step(current: current, dt: 1)
+            filter.update(current: current + 0.3 * noise.next(), voltage: v + 0.002 * noise.next(),
+                          temperature: 25, dt: 1)
+            if k % 3600 == 0 { healthy = healthy && filter.covarianceIsHealthy && filter.soc.isFinite }
+        }
+        #expect(healthy)
+        #expect(filter.covarianceIsHealthy)
+        #expect(abs(filter.soc - cell.soc) < 0.05)
+    }
+
+    @Test func recalibrationPinsTheSOC() {
+        let curve = OCVCurve.preset(.nmc)!
+        var filter = SOCFilter(curve: curve, parameters: .defaults(.nmc, capacityAh: 10),
+                               voltage: 3.8, current: 0)
+        filter.recalibrate(to: 1, sigma: 0.005)
+        #expect(filter.soc == 1)
+        #expect(abs(filter.socSigma - 0.005) < 1e-6)
+        #expect(filter.covarianceIsHealthy)
+    }
+
+    @Test func expWithoutLibm() {
+        // Reference values of e^x (to 8 significant digits).
+        let cases: [(Float, Float)] = [(-20, 2.0611536e-9), (-3, 0.049787068), (-1, 0.36787944),
+                                       (-0.1, 0.90483742), (0, 1), (0.5, 1.6487213), (3, 20.085537)]
+        for (x, expected) in cases {
+            #expect(abs(SOCFilter.exp(x) - expected) <= 1e-4 * expected, "exp(\(x))")
+        }
+    }
+}
