@@ -61,7 +61,7 @@ public struct SOCFilter: Sendable {
     /// Slow polarisation: time constant, s, and how much of R0·|i| it may wander per
     /// time constant while current flows.
     public var slowTau: Float = 600
-    public var slowWander: Float = 1.5
+    public var slowWander: Float = 3
     /// How long the model's voltage errors stay alike, s: n samples within it carry the
     /// information of one, so their variance is scaled by n.
     public var modelErrorCorrelationSeconds: Float = 300

@@ -17,7 +17,7 @@ public struct NumericTable {
             throw .unreadable(path, (error as NSError).localizedDescription)
         }
         // (line number, text) of the lines that hold data, so errors name the real line.
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated()
             .map { ($0.offset + 1, $0.element.trimmingCharacters(in: .whitespacesAndNewlines)) }
             .filter { !$0.1.isEmpty && !$0.1.hasPrefix("#") }
         guard !lines.isEmpty else { throw .empty(path) }

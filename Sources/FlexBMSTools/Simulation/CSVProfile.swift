@@ -20,7 +20,7 @@ public struct CSVProfile: PowerProfile {
             throw .unreadable(path, (error as NSError).localizedDescription)
         }
         // (line number, text) of the lines that hold data, so errors name the real line.
-        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+        var lines = text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated()
             .map { ($0.offset + 1, $0.element.trimmingCharacters(in: .whitespacesAndNewlines)) }
             .filter { !$0.1.isEmpty && !$0.1.hasPrefix("#") }
         guard let header = lines.first?.1 else { throw .empty(path) }
