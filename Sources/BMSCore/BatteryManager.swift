@@ -24,6 +24,8 @@ public struct BatteryManager: Sendable {
     public private(set) var protection = Protection()
     public private(set) var switching = SwitchControl()
     public private(set) var fullDetector = FullDetector()
+    /// SOC of every cell and of the pack.
+    public private(set) var estimator: PackEstimator
     var events = EventQueue()
 
     /// Starts with `config`, or throws `.invalid` with every violation.
@@ -32,6 +34,7 @@ public struct BatteryManager: Sendable {
         guard violations.isEmpty else { throw .invalid(violations) }
         self.config = config
         self.inputs = config.inputs
+        self.estimator = PackEstimator(curve: PackEstimator.curve(for: config))
     }
 
     /// Replaces the configuration if it is valid; otherwise throws `.invalid` with every
@@ -67,6 +70,9 @@ public struct BatteryManager: Sendable {
                             idealDiode: config.current.idealDiodeCurrent) {
             events.append(BMSEvent(kind: .stateChange, time: now, state: switching.state))
         }
+        if fresh, let summary {
+            estimate(measurement, summary, newEvents: firstNew)
+        }
         // Every event of this step reports the state the step ended in.
         var i = firstNew
         while i < events.count {
@@ -74,6 +80,28 @@ public struct BatteryManager: Sendable {
             i += 1
         }
         return command
+    }
+
+    /// Runs the SOC estimators and pins them where this step's events say where a cell is:
+    /// full (the highest cell is at its end) and the discharge cutoff (that cell is empty).
+    private mutating func estimate(_ m: Measurement, _ summary: MeasurementSummary, newEvents: Int) {
+        estimator.update(m, summary, config: config)
+        var i = newEvents
+        while i < events.count {
+            let e = events[i]
+            i += 1
+            if e.kind == .full && summary.hasPlausibleCell {
+                estimator.markFull(cell: Int(summary.maxCellIndex))
+            } else if e.kind == .trip, e.fault == .dischargeCutoff, let cell = e.index {
+                estimator.markEmpty(cell: Int(cell), volts: e.value, current: m.current)
+            }
+        }
+    }
+
+    /// The pack's state of charge (0…1) as a user reads it, or `nil` before the first
+    /// measurement.
+    public var packSOC: Float? {
+        estimator.packSOC(cells: Int(config.pack.seriesCells), capacityAh: config.pack.capacityAh)
     }
 
     /// The directions the pack may carry now: not blocked by an active fault, charging not

@@ -102,7 +102,9 @@ extension FlexBMS {
             }
             let s = report.stats
             print("simulated \(fixed1(report.simulatedSeconds / 3600)) h of \(report.setup.cells)S \(report.setup.chemistry.name) \(fixed1(Double(report.setup.capacityAh))) Ah (\(report.profileName), seed \(report.setup.seed)) in \(fixed1(report.wallSeconds)) s")
-            print("cells \(fixed3(s.minCellVoltage))…\(fixed3(s.maxCellVoltage)) V, hottest cell \(fixed1(Double(s.maxCellTemperature))) °C, charged \(fixed1(s.energyChargedWh)) Wh, discharged \(fixed1(s.energyDischargedWh)) Wh, unserved load \(fixed1(s.unservedLoadWh)) Wh, final SOC \(fixed1(Double(report.finalSOC * 100))) %")
+            print("cells \(fixed3(s.minCellVoltage))…\(fixed3(s.maxCellVoltage)) V, hottest cell \(fixed1(Double(s.maxCellTemperature))) °C, charged \(fixed1(s.energyChargedWh)) Wh, discharged \(fixed1(s.energyDischargedWh)) Wh, unserved load \(fixed1(s.unservedLoadWh)) Wh")
+            let estimate = report.finalEstimatedSOC.map { "\(fixed1(Double($0 * 100))) %" } ?? "none"
+            print("SOC at the end: true \(fixed1(Double(report.finalSOC * 100))) %, BMS estimate \(estimate) (error over the run: RMS \(String(format: "%.2f", report.estimateRMSEPercent)), max \(String(format: "%.2f", report.estimateMaxErrorPercent)) points)")
             let trips = report.events.filter { $0.kind == "trip" }
             print("\(trips.count) trip(s)" + (trips.isEmpty ? "" : ": " + trips.prefix(8).map { "\($0.fault ?? "?")\($0.cell.map { " cell \($0)" } ?? "") at \(fixed1($0.seconds / 3600)) h" }.joined(separator: ", ") + (trips.count > 8 ? ", …" : "")))
             if s.secondsOverVoltage + s.secondsUnderVoltage + s.secondsOverTemperature > 0 {

@@ -67,7 +67,7 @@ struct Noise {
         // A stale stored SOC (65 %), honestly marked uncertain.
         filter.recalibrate(to: 0.65, sigma: 0.3)
         for k in 0..<(12 * 360) {
-            let current: Float = k % 360 < 180 ? -10 : 5                       // an hourly cycle
+            let current: Float = k % 360 < 180 ? -10 : 10                      // an hourly cycle
             let v = cell.step(current: current, dt: 10)
             filter.update(current: current, voltage: v, temperature: 25, dt: 10)
         }
@@ -114,5 +114,54 @@ struct Noise {
         for (x, expected) in cases {
             #expect(abs(SOCFilter.exp(x) - expected) <= 1e-4 * expected, "exp(\(x))")
         }
+    }
+}
+
+@Suite struct PackEstimatorTests {
+    @Test func theBMSEstimatesEveryCellAndThePack() {
+        var rig = Rig()
+        #expect(rig.bms.packSOC == nil)
+        rig.step(at: 0) { sample(at: $0, cell: 3.264) }          // LFP preset: 45 % at 3.264 V
+        let first = rig.bms.packSOC
+        #expect(first != nil)
+        #expect(abs((rig.bms.estimator.cellSOC(0) ?? 0) - 0.45) < 0.01)
+        // An hour at 50 A into 100 Ah: +50 %, with cells that follow the OCV curve plus the
+        // overpotential of the filter's own first guess (R0 = R1 = 0.05 Ω·Ah / 100 Ah).
+        let curve = OCVCurve.preset(.lfp)!
+        rig.run(until: 3_600_000, period: 1000) { t in
+            let overpotential: Float = t == 0 ? 0 : 50 * 0.0005 * (2 - SOCFilter.exp(-Float(t) / 60_000))
+            return sample(at: t, cell: curve.voltage(atSOC: 0.45 + 0.5 * Float(t) / 3_600_000) + overpotential,
+                          current: 50)
+        }
+        let soc = rig.bms.packSOC!
+        #expect(abs(soc - 0.95) < 0.03, "\(soc)")
+    }
+
+    @Test func fullPinsTheHighestCellAndTheCutoffTheEmptyOne() {
+        var rig = Rig()
+        rig.run(until: 10_000) { sample(at: $0, cell: 3.30) }
+        // The run-away level on cell 6 marks the pack full: that cell is at 100 %.
+        rig.run(until: 15_000) { t in var m = sample(at: t, current: 40); m.setCell(6, to: 3.70); return m }
+        #expect(rig.bms.fullDetector.isFull)
+        #expect(abs((rig.bms.estimator.cellSOC(6) ?? 0) - 1) < 0.03)
+        #expect(rig.bms.packSOC! > 0.97)
+    }
+
+    @Test func theDischargeCutoffPinsTheEmptyCell() {
+        var rig = Rig()
+        rig.run(until: 10_000) { sample(at: $0, cell: 3.2) }
+        // The discharge cutoff on cell 2 at 2.79 V under −20 A: that cell is empty.
+        rig.run(until: 30_000) { t in var m = sample(at: t, cell: 3.2, current: -20); m.setCell(2, to: 2.79); return m }
+        #expect(rig.isActive(.dischargeCutoff))
+        #expect((rig.bms.estimator.cellSOC(2) ?? 1) < 0.05)
+        #expect(rig.bms.packSOC! < 0.05)
+    }
+
+    @Test func anOpenWireReadingIsCountedButNotBelieved() {
+        var rig = Rig()
+        rig.run(until: 10_000) { sample(at: $0, cell: 3.30) }
+        let before = rig.bms.estimator.cellSOC(9)!
+        rig.run(until: 600_000, period: 1000) { t in var m = sample(at: t, cell: 3.30); m.setCell(9, to: 0.0); return m }
+        #expect(abs(rig.bms.estimator.cellSOC(9)! - before) < 0.01)
     }
 }

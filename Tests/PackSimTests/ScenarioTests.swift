@@ -210,3 +210,36 @@ func expectTripWithinDelay(_ run: Recorded, _ fault: Fault, condition: (Measurem
         #expect(a != c)
     }
 }
+
+/// The BMS's own SOC estimate against the simulator's truth, in closed loop.
+@Suite struct EstimateInClosedLoopTests {
+    func rmsError(chemistry: Chemistry, cells: Int, capacity: Float, days: Int) throws -> (rms: Float, max: Float) {
+        var setup = SimulationSetup(chemistry: chemistry, cells: cells, capacityAh: capacity)
+        setup.seed = 3
+        let profile = StandardProfile(.offgridDay, config: setup.bmsConfig!, seed: 3)
+        var sim = try Simulation(setup: setup, profile: profile)
+        var sum: Float = 0, worst: Float = 0, n: Float = 0
+        for k in 0..<(days * 86_400) {
+            sim.step()
+            while sim.nextEvent() != nil {}
+            if k % 60 == 0, let estimate = sim.bms.packSOC {
+                let e = estimate - sim.pack.packSOC
+                sum += e * e; n += 1
+                worst = max(worst, abs(e))
+            }
+        }
+        return ((sum / n).squareRoot(), worst)
+    }
+
+    @Test func nmcPackEstimateFollowsTheTruth() throws {
+        let (rms, worst) = try rmsError(chemistry: .nmc, cells: 8, capacity: 100, days: 2)
+        #expect(rms < 0.015, "RMS \(rms)")
+        #expect(worst < 0.04, "max \(worst)")
+    }
+
+    @Test func lfpPackEstimateStaysWithinAFewPercentOnThePlateau() throws {
+        let (rms, worst) = try rmsError(chemistry: .lfp, cells: 8, capacity: 100, days: 2)
+        #expect(rms < 0.04, "RMS \(rms)")
+        #expect(worst < 0.10, "max \(worst)")
+    }
+}

@@ -40,11 +40,13 @@ public struct CellModelParameters: Sendable {
 /// plateau it barely moves it and near the knees it corrects it firmly. The covariance update
 /// is Joseph's form, which stays symmetric and positive in Float.
 public struct SOCFilter: Sendable {
-    static let n = 4
-    /// State: SOC, v1, v2, offset.
-    var x: InlineArray<4, Float>
-    /// Covariance, row-major 4×4.
-    var p: InlineArray<16, Float>
+    /// State: SOC, fast and slow polarisation (V), current offset (A).
+    public private(set) var soc: Float
+    public private(set) var v1: Float = 0
+    public private(set) var v2: Float = 0
+    public private(set) var offset: Float = 0
+    /// Covariance of (SOC, v1, v2, offset).
+    var p: Covariance4
     public var parameters: CellModelParameters
     public var curve: OCVCurve
     /// Learned R0 at 25 °C, Ω (from current steps), and how many steps fed it.
@@ -59,17 +61,16 @@ public struct SOCFilter: Sendable {
     public var voltageNoise: Float = 0.002
     public var currentNoise: Float
     /// Slow polarisation: time constant, s, and how much of R0·|i| it may wander per
-    /// time constant while current flows.
+    /// time constant while current flows (cells' resistance at minutes is typically 2–3 ×
+    /// their 10 s value; this lets the slow pair reach about 2 × R0·|i|).
     public var slowTau: Float = 600
     public var slowWander: Float = 3
-    /// How long the model's voltage errors stay alike, s: n samples within it carry the
-    /// information of one, so their variance is scaled by n.
+    /// How long the model's voltage errors stay alike, s: n samples within that time carry
+    /// the information of one, so their variance is scaled by n. The dynamic part (the
+    /// polarisation model under current) for minutes; the curve part (OCV table error, LFP
+    /// hysteresis, which depend on the SOC and the last direction of current) for hours.
     public var modelErrorCorrelationSeconds: Float = 300
-
-    public var soc: Float { x[0] }
-    public var v1: Float { x[1] }
-    public var v2: Float { x[2] }
-    public var offset: Float { x[3] }
+    public var curveErrorCorrelationSeconds: Float = 3600
 
     /// Starts from the first voltage reading: SOC from the OCV curve, with an uncertainty that
     /// is large where the curve is flat.
@@ -84,16 +85,12 @@ public struct SOCFilter: Sendable {
         let slope = max(curve.slope(atSOC: estimate), 0.01)
         let sigma = min(max((parameters.curveUncertainty + abs(current) * guessR0) / slope, 0.02), 0.3)
         let offsetSigma = 0.005 * parameters.capacityAh
-        x = [estimate, 0, 0, 0]
-        p = InlineArray(repeating: 0)
-        p[0] = sigma * sigma
-        p[5] = 1e-4
-        p[10] = 1e-4
-        p[15] = offsetSigma * offsetSigma
+        soc = estimate
+        p = Covariance4(diagonal: (sigma * sigma, 1e-4, 1e-4, offsetSigma * offsetSigma))
     }
 
     /// The SOC uncertainty (1 σ).
-    public var socSigma: Float { p[0].squareRoot() }
+    public var socSigma: Float { p.s00.squareRoot() }
 
     /// R0 now: the configured one, or the learned one; scaled to `temperature` (°C).
     func r0(at temperature: Float) -> Float {
@@ -104,111 +101,69 @@ public struct SOCFilter: Sendable {
     }
 
     /// One sample: `current` measured (A, + = charging), `voltage` measured (V), cell
-    /// `temperature` (°C), `dt` seconds since the previous sample.
-    public mutating func update(current measured: Float, voltage: Float, temperature: Float, dt: Float) {
+    /// `temperature` (°C), `dt` seconds since the previous sample. With `voltageValid` false
+    /// (an implausible reading) only the charge is counted.
+    public mutating func update(current measured: Float, voltage: Float, temperature: Float, dt: Float,
+                                voltageValid: Bool = true) {
         guard dt > 0 else { return }
-        learnResistance(current: measured, voltage: voltage)
+        if voltageValid { learnResistance(current: measured, voltage: voltage) }
         let q = parameters.capacityAh
         let r0 = self.r0(at: temperature)
         let r1 = r0 * parameters.polarisationRatio
         let a1 = SOCFilter.exp(-dt / parameters.polarisationTau)
         let a2 = SOCFilter.exp(-dt / slowTau)
 
-        // Predict.
-        let i = measured - x[3]
+        // Predict: F = I but for F[0,3] = −ηk, F[1,1] = a1, F[1,3] = −(1−a1)r1, F[2,2] = a2.
+        let i = measured - offset
         let efficiency: Float = i > 0 ? parameters.chargeEfficiency : 1
         let k = dt / (3600 * q)
-        x[0] += efficiency * i * k
-        x[1] = a1 * x[1] + (1 - a1) * r1 * i
-        x[2] = a2 * x[2]
-        var f = InlineArray<16, Float>(repeating: 0)
-        f[0] = 1; f[3] = -efficiency * k
-        f[5] = a1; f[7] = -(1 - a1) * r1
-        f[10] = a2
-        f[15] = 1
-        p = SOCFilter.conjugate(p, by: f)
+        soc += efficiency * i * k
+        v1 = a1 * v1 + (1 - a1) * r1 * i
+        v2 = a2 * v2
+        p.predict(f03: -efficiency * k, f11: a1, f13: -(1 - a1) * r1, f22: a2)
         // Process noise: current noise and capacity uncertainty (2 %) into SOC, model noise
         // into v1, the slow polarisation wandering while current flows, a slow walk of the
         // offset.
         let socNoise = currentNoise * k
         let capacityNoise = 0.02 * abs(i) * k
-        p[0] += socNoise * socNoise + capacityNoise * capacityNoise
-        p[5] += (0.0005 * 0.0005) * dt
         let wander = slowWander * r0 * abs(i)
-        p[10] += wander * wander * dt / slowTau
         let offsetWalk = 1e-6 * q
-        p[15] += offsetWalk * offsetWalk * dt
+        p.s00 += socNoise * socNoise + capacityNoise * capacityNoise
+        p.s11 += (0.0005 * 0.0005) * dt
+        p.s22 += wander * wander * dt / slowTau
+        p.s33 += offsetWalk * offsetWalk * dt
 
         restSeconds = abs(i) < 0.01 * q ? restSeconds + dt : 0
+        // Beyond the curve's ends the model says nothing true (the voltage of a cell past
+        // full runs away with current, not with charge): count only. Otherwise the innovation
+        // there, unexplainable by the SOC, would be pushed into the offset state.
+        guard voltageValid, soc > 0, soc < 1 else {
+            soc = min(max(soc, 0), 1)
+            return
+        }
 
-        // Correct with the voltage.
-        let predicted = curve.voltage(atSOC: x[0]) + i * r0 + x[1] + x[2]
-        let h: InlineArray<4, Float> = [curve.slope(atSOC: x[0]), 1, 1, -(r0 + r1 * (1 - a1))]
-        let correlated = max(1, modelErrorCorrelationSeconds / dt)
+        // Correct with the voltage: h = ∂V/∂(SOC, v1, v2, offset).
+        let predicted = curve.voltage(atSOC: soc) + i * r0 + v1 + v2
+        let h = (curve.slope(atSOC: soc), Float(1), Float(1), -(r0 + r1 * (1 - a1)))
         let dynamic = 0.3 * abs(i) * (r0 + r1)
+        let curveError = parameters.curveUncertainty
         let noise = voltageNoise * voltageNoise
-            + correlated * (parameters.curveUncertainty * parameters.curveUncertainty + dynamic * dynamic)
-        correct(innovation: voltage - predicted, h: h, noise: noise)
-    }
-
-    /// The Kalman update for one scalar measurement with Jacobian `h`.
-    mutating func correct(innovation: Float, h: InlineArray<4, Float>, noise: Float) {
-        var ph = InlineArray<4, Float>(repeating: 0)
-        for r in 0..<4 {
-            var sum: Float = 0
-            for c in 0..<4 { sum += p[r * 4 + c] * h[c] }
-            ph[r] = sum
+            + max(1, modelErrorCorrelationSeconds / dt) * dynamic * dynamic
+            + max(1, curveErrorCorrelationSeconds / dt) * curveError * curveError
+        if let gain = p.correct(h: h, noise: noise) {
+            let innovation = voltage - predicted
+            soc += gain.0 * innovation
+            v1 += gain.1 * innovation
+            v2 += gain.2 * innovation
+            offset += gain.3 * innovation
         }
-        var s = noise
-        for r in 0..<4 { s += h[r] * ph[r] }
-        guard s > 0 else { return }
-        var gain = InlineArray<4, Float>(repeating: 0)
-        for r in 0..<4 {
-            gain[r] = ph[r] / s
-            x[r] += gain[r] * innovation
-        }
-        // Joseph: P ← (I − K H) P (I − K H)ᵀ + K R Kᵀ.
-        var m = InlineArray<16, Float>(repeating: 0)
-        for r in 0..<4 {
-            for c in 0..<4 { m[r * 4 + c] = (r == c ? 1 : 0) - gain[r] * h[c] }
-        }
-        p = SOCFilter.conjugate(p, by: m)
-        for r in 0..<4 {
-            for c in 0..<4 { p[r * 4 + c] += gain[r] * noise * gain[c] }
-        }
-        SOCFilter.symmetrise(&p)
-    }
-
-    /// M P Mᵀ for 4×4 row-major matrices.
-    static func conjugate(_ p: InlineArray<16, Float>, by m: InlineArray<16, Float>) -> InlineArray<16, Float> {
-        var mp = InlineArray<16, Float>(repeating: 0)
-        for r in 0..<4 {
-            for c in 0..<4 {
-                var sum: Float = 0
-                for j in 0..<4 { sum += m[r * 4 + j] * p[j * 4 + c] }
-                mp[r * 4 + c] = sum
-            }
-        }
-        var out = InlineArray<16, Float>(repeating: 0)
-        for r in 0..<4 {
-            for c in 0..<4 {
-                var sum: Float = 0
-                for j in 0..<4 { sum += mp[r * 4 + j] * m[c * 4 + j] }
-                out[r * 4 + c] = sum
-            }
-        }
-        symmetrise(&out)
-        return out
-    }
-
-    static func symmetrise(_ p: inout InlineArray<16, Float>) {
-        for r in 0..<4 {
-            for c in (r + 1)..<4 {
-                let mean = (p[r * 4 + c] + p[c * 4 + r]) / 2
-                p[r * 4 + c] = mean
-                p[c * 4 + r] = mean
-            }
-        }
+        // The SOC is a fraction of the capacity between the curve's ends. Near them the
+        // voltage runs away (end-of-charge knee, polarisation) faster than any curve, and
+        // an unbounded state would follow it far past full; project it back. The offset is
+        // kept within what a current sensor could plausibly be off by (1 % of 1 C).
+        soc = min(max(soc, 0), 1)
+        let maxOffset = 0.01 * q
+        offset = min(max(offset, -maxOffset), maxOffset)
     }
 
     /// R0 from current steps: when the current changes by more than C/4 between two
@@ -236,21 +191,80 @@ public struct SOCFilter: Sendable {
 
     /// Pins the SOC to a known value (full at the CV tail: 1; empty at the discharge limit).
     public mutating func recalibrate(to value: Float, sigma: Float) {
-        x[0] = value
-        for c in 1..<4 { p[c] = 0; p[c * 4] = 0 }
-        p[0] = sigma * sigma
+        soc = value
+        p.s01 = 0; p.s02 = 0; p.s03 = 0
+        p.s00 = sigma * sigma
     }
 
-    /// The covariance is symmetric with a positive diagonal and positive 2×2 principal
-    /// minors (a cheap positive-definiteness check for tests and diagnostics).
-    public var covarianceIsHealthy: Bool {
-        for r in 0..<4 {
-            guard p[r * 4 + r] > 0, p[r * 4 + r].isFinite else { return false }
-            for c in (r + 1)..<4 {
-                guard p[r * 4 + c] == p[c * 4 + r] else { return false }
-                guard p[r * 4 + r] * p[c * 4 + c] - p[r * 4 + c] * p[r * 4 + c] > 0 else { return false }
-            }
+    /// The covariance has a positive finite diagonal and positive 2×2 principal minors (a
+    /// cheap positive-definiteness check for tests and diagnostics).
+    public var covarianceIsHealthy: Bool { p.isHealthy }
+}
+
+/// A symmetric 4×4 covariance stored as its 10 distinct entries (named, so the filter's hot
+/// path is plain arithmetic on the device).
+struct Covariance4: Sendable {
+    var s00: Float, s01: Float = 0, s02: Float = 0, s03: Float = 0
+    var s11: Float, s12: Float = 0, s13: Float = 0
+    var s22: Float, s23: Float = 0
+    var s33: Float
+
+    init(diagonal d: (Float, Float, Float, Float)) {
+        s00 = d.0; s11 = d.1; s22 = d.2; s33 = d.3
+    }
+
+    /// P ← F P Fᵀ for F = I but for F[0,3] = f03, F[1,1] = f11, F[1,3] = f13, F[2,2] = f22.
+    mutating func predict(f03: Float, f11: Float, f13: Float, f22: Float) {
+        // Rows of F P (row 3 and the symmetric parts are P's own).
+        let r0 = (s00 + f03 * s03, s01 + f03 * s13, s02 + f03 * s23, s03 + f03 * s33)
+        let r1 = (f11 * s01 + f13 * s03, f11 * s11 + f13 * s13, f11 * s12 + f13 * s23, f11 * s13 + f13 * s33)
+        let r2 = (f22 * s02, f22 * s12, f22 * s22, f22 * s23)
+        // (F P) Fᵀ: column 0 = c0 + f03 c3, column 1 = f11 c1 + f13 c3, column 2 = f22 c2.
+        s00 = r0.0 + f03 * r0.3
+        s01 = f11 * r0.1 + f13 * r0.3
+        s02 = f22 * r0.2
+        s03 = r0.3
+        s11 = f11 * r1.1 + f13 * r1.3
+        s12 = f22 * r1.2
+        s13 = r1.3
+        s22 = f22 * r2.2
+        s23 = r2.3
+    }
+
+    /// The Kalman update for one scalar measurement with Jacobian `h` and noise variance
+    /// `noise`, in Joseph's form: P ← (I − k hᵀ) P (I − k hᵀ)ᵀ + k r kᵀ, which for this
+    /// rank-one update is P − k (Ph)ᵀ − (Ph) kᵀ + (hᵀPh + r) k kᵀ, symmetric by construction.
+    /// Returns the gain, or `nil` when the innovation variance is not positive.
+    mutating func correct(h: (Float, Float, Float, Float), noise: Float) -> (Float, Float, Float, Float)? {
+        let ph = (s00 * h.0 + s01 * h.1 + s02 * h.2 + s03 * h.3,
+                  s01 * h.0 + s11 * h.1 + s12 * h.2 + s13 * h.3,
+                  s02 * h.0 + s12 * h.1 + s22 * h.2 + s23 * h.3,
+                  s03 * h.0 + s13 * h.1 + s23 * h.2 + s33 * h.3)
+        let hph = h.0 * ph.0 + h.1 * ph.1 + h.2 * ph.2 + h.3 * ph.3
+        let s = hph + noise
+        guard s > 0 else { return nil }
+        let k = (ph.0 / s, ph.1 / s, ph.2 / s, ph.3 / s)
+        func term(_ ki: Float, _ phi: Float, _ kj: Float, _ phj: Float) -> Float {
+            s * ki * kj - ki * phj - phi * kj
         }
-        return true
+        s00 += term(k.0, ph.0, k.0, ph.0)
+        s01 += term(k.0, ph.0, k.1, ph.1)
+        s02 += term(k.0, ph.0, k.2, ph.2)
+        s03 += term(k.0, ph.0, k.3, ph.3)
+        s11 += term(k.1, ph.1, k.1, ph.1)
+        s12 += term(k.1, ph.1, k.2, ph.2)
+        s13 += term(k.1, ph.1, k.3, ph.3)
+        s22 += term(k.2, ph.2, k.2, ph.2)
+        s23 += term(k.2, ph.2, k.3, ph.3)
+        s33 += term(k.3, ph.3, k.3, ph.3)
+        return k
+    }
+
+    var isHealthy: Bool {
+        let diagonal = (s00, s11, s22, s33)
+        guard diagonal.0 > 0, diagonal.1 > 0, diagonal.2 > 0, diagonal.3 > 0,
+              diagonal.0.isFinite, diagonal.1.isFinite, diagonal.2.isFinite, diagonal.3.isFinite else { return false }
+        return s00 * s11 - s01 * s01 > 0 && s00 * s22 - s02 * s02 > 0 && s00 * s33 - s03 * s03 > 0
+            && s11 * s22 - s12 * s12 > 0 && s11 * s33 - s13 * s13 > 0 && s22 * s33 - s23 * s23 > 0
     }
 }

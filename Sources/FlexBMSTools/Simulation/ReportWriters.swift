@@ -16,7 +16,7 @@ extension SimulationReport {
         let cells = setup.cells
         let temperatureCount = rows.first?.temperatures.count ?? 0
         var header = ["time_s", "pack_V", "current_A", "current_min_A", "current_max_A", "soc_true",
-                      "state", "chg_on", "dis_on", "error_flags"]
+                      "soc_est", "state", "chg_on", "dis_on", "error_flags"]
         header += (1...cells).map { "cell\($0)_V" }
         header += ["cell_min_V", "cell_max_V"]
         header += (0..<temperatureCount).map { i in
@@ -28,6 +28,7 @@ extension SimulationReport {
         for r in rows {
             var f = [fixed(r.seconds, 1), fixed(r.packVoltage, 3), fixed(r.current, 3),
                      fixed(r.currentMin, 3), fixed(r.currentMax, 3), fixed(r.socTrue, 5),
+                     r.socEstimated.map { fixed($0, 5) } ?? "",
                      r.state.reportName, r.chargeOn ? "1" : "0", r.dischargeOn ? "1" : "0",
                      String(format: "0x%05X", r.errorFlags)]
             f += r.cells.map { fixed($0, 4) }
@@ -67,6 +68,9 @@ extension SimulationReport {
             ("seconds_under_voltage", fixed(stats.secondsUnderVoltage, 0)),
             ("seconds_over_temperature", fixed(stats.secondsOverTemperature, 0)),
             ("soc_true_final", fixed(finalSOC, 4)),
+            ("soc_est_final", finalEstimatedSOC.map { fixed($0, 4) } ?? "null"),
+            ("soc_est_rmse_pct", fixed(estimateRMSEPercent, 3)),
+            ("soc_est_max_error_pct", fixed(estimateMaxErrorPercent, 3)),
             ("trips", "\(events.filter { $0.kind == "trip" }.count)"),
         ]
         let eventLines = events.map { e -> String in

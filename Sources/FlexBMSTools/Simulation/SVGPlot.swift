@@ -42,7 +42,8 @@ extension SimulationReport {
             }
             var legendX = left + plotWidth - 10
             for s in series.reversed() {
-                let pts = zip(rows, s.values).map { "\(f1(x($0.seconds))),\(f1(y($1)))" }
+                // Points without a value (an estimate before its first sample) are left out.
+                let pts = zip(rows, s.values).filter { $0.1.isFinite }.map { "\(f1(x($0.seconds))),\(f1(y($1)))" }
                 svg += "<polyline points=\"\(pts.joined(separator: " "))\" fill=\"none\" stroke=\"\(s.color)\" stroke-width=\"1.2\"/>\n"
                 svg += "<text x=\"\(f1(legendX))\" y=\"\(f1(panelTop + 14))\" font-size=\"11\" text-anchor=\"end\" fill=\"\(s.color)\">\(s.name)</text>\n"
                 legendX -= Double(s.name.count) * 6.5 + 14
@@ -57,8 +58,10 @@ extension SimulationReport {
               series: [("lowest", "#b03a2e", rows.map(\.cellMin)), ("highest", "#1e8449", rows.map(\.cellMax))],
               band: (rows.map(\.cellMin), rows.map(\.cellMax), "#7fb3d5"),
               lines: [(overvoltage, "#c0392b"), (dischargeCutoff, "#c0392b")])
-        panel("State of charge (true)", "%", series: [("SOC", "#7d3c98", rows.map { $0.socTrue * 100 })],
-              range: (0, 100))
+        panel("State of charge", "%", series: [
+            ("true", "#7d3c98", rows.map { $0.socTrue * 100 }),
+            ("BMS estimate", "#16a085", rows.map { ($0.socEstimated ?? .nan) * 100 }),
+        ], range: (0, 100))
         panel("Temperatures", "°C", series: [
             ("hottest cell", "#c0392b", rows.map(\.maxCellTemperatureTrue)),
             ("MOSFET (measured)", "#d68910", rows.map { $0.temperatures.count >= 2 ? $0.temperatures[$0.temperatures.count - 2] : .nan }),

@@ -24,6 +24,8 @@ public struct SampleRow {
     public var currentMin: Float
     public var currentMax: Float
     public var socTrue: Float
+    /// The BMS's own estimate of the pack SOC (nil before its first measurement).
+    public var socEstimated: Float?
     public var state: BMSState
     public var chargeOn: Bool
     public var dischargeOn: Bool
@@ -50,6 +52,11 @@ public struct SimulationReport {
     public var simulatedSeconds: Double = 0
     public var wallSeconds: Double = 0
     public var finalSOC: Float = 0
+    /// The BMS's pack SOC estimate at the end, and its error against the truth over the
+    /// recorded rows (RMS and largest), percentage points.
+    public var finalEstimatedSOC: Float?
+    public var estimateRMSEPercent: Double = 0
+    public var estimateMaxErrorPercent: Double = 0
     /// Limits drawn in the plot.
     public var overvoltage: Float = 0
     public var dischargeCutoff: Float = 0
@@ -101,6 +108,12 @@ public enum SimulationRunner {
         report.stats = simulation.stats
         report.simulatedSeconds = Double(simulation.time.milliseconds) / 1000
         report.finalSOC = simulation.pack.packSOC
+        report.finalEstimatedSOC = simulation.bms.packSOC
+        let errors = report.rows.compactMap { row in row.socEstimated.map { Double($0 - row.socTrue) } }
+        if !errors.isEmpty {
+            report.estimateRMSEPercent = (errors.reduce(0) { $0 + $1 * $1 } / Double(errors.count)).squareRoot() * 100
+            report.estimateMaxErrorPercent = (errors.map(abs).max() ?? 0) * 100
+        }
         return report
     }
 
@@ -131,6 +144,7 @@ public enum SimulationRunner {
         return SampleRow(
             seconds: Double(r.time.milliseconds) / 1000, packVoltage: r.packVoltage, current: r.current,
             currentMin: w.currentMin, currentMax: w.currentMax, socTrue: pack.packSOC,
+            socEstimated: sim.bms.packSOC,
             state: r.command.state, chargeOn: pack.powerStage.switches.chargeOn,
             dischargeOn: pack.powerStage.switches.dischargeOn,
             errorFlags: sim.bms.protection.active.flags,
