@@ -53,6 +53,15 @@ public struct OCVCurve: Sendable, Equatable {
         return volts[i] + (volts[i + 1] - volts[i]) * (x - Float(i))
     }
 
+    /// OCV and its slope at `soc` in one lookup (the filter needs both at every sample).
+    public func voltageAndSlope(atSOC soc: Float) -> (volts: Float, slope: Float) {
+        let x = min(max(soc, 0), 1) * 20
+        let i = min(Int(x), 19)
+        let table = volts.span
+        let low = table[i], rise = table[i + 1] - table[i]
+        return (low + rise * (x - Float(i)), rise * 20)
+    }
+
     /// dOCV/dSOC at `soc`, V per unit SOC (the slope of the segment holding it).
     public func slope(atSOC soc: Float) -> Float {
         let i = min(max(Int(min(max(soc, 0), 1) * 20), 0), 19)

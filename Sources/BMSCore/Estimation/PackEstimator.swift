@@ -5,7 +5,9 @@
 /// 0 % when the first cell is empty — the remaining charge of the cell that will run out
 /// first, over that plus the room left in the cell that will fill first.
 public struct PackEstimator: Sendable {
-    var filters: InlineArray<16, SOCFilter?>
+    /// One filter per cell; meaningful once `lastRun` is set (stored without optionals:
+    /// optional-chaining into an array element copies the whole filter in and out).
+    var filters: InlineArray<16, SOCFilter>
     /// When the estimators last ran, and the measurement time they ran on.
     var lastRun: Timestamp?
     /// The OCV curve the filters use.
@@ -15,7 +17,9 @@ public struct PackEstimator: Sendable {
 
     public init(curve: OCVCurve) {
         self.curve = curve
-        filters = InlineArray(repeating: nil)
+        let placeholder = SOCFilter(curve: curve, parameters: .defaults(.custom, capacityAh: 1),
+                                    voltage: curve.voltage(atSOC: 0.5), current: 0)
+        filters = InlineArray(repeating: placeholder)
     }
 
     /// The curve for a configuration: the chemistry's preset, or for `custom` a straight line
@@ -30,17 +34,17 @@ public struct PackEstimator: Sendable {
     }
 
     /// SOC of cell `index` (0-based), or `nil` before the first measurement.
-    public func cellSOC(_ index: Int) -> Float? { filters[index]?.soc }
+    public func cellSOC(_ index: Int) -> Float? { lastRun == nil ? nil : filters[index].soc }
 
     /// The filter of cell `index`, for diagnostics (offset, learned R0, uncertainty).
-    public func filter(_ index: Int) -> SOCFilter? { filters[index] }
+    public func filter(_ index: Int) -> SOCFilter? { lastRun == nil ? nil : filters[index] }
 
     /// The pack SOC (0…1), or `nil` before the first measurement.
     public func packSOC(cells: Int, capacityAh: Float) -> Float? {
+        guard lastRun != nil else { return nil }
         var remaining = Float.infinity, room = Float.infinity
         for i in 0..<cells {
-            guard let soc = filters[i]?.soc else { return nil }
-            let s = min(max(soc, 0), 1)
+            let s = min(max(filters[i].soc, 0), 1)
             remaining = min(remaining, s * capacityAh)
             room = min(room, (1 - s) * capacityAh)
         }
@@ -73,21 +77,22 @@ public struct PackEstimator: Sendable {
             // count the charge, skip the voltage.
             let v = m.cellVoltages[i]
             let plausible = v >= config.plausibility.cellSenseMinimum && v <= config.plausibility.cellSenseMaximum
-            filters[i]?.update(current: m.current, voltage: v, temperature: temperature, dt: dt,
-                               voltageValid: plausible)
+            filters[i].update(current: m.current, voltage: v, temperature: temperature, dt: dt,
+                              voltageValid: plausible)
         }
         lastRun = m.timestamp
     }
 
     /// Full: the highest cell is at its end (CV tail or run-away level).
     mutating func markFull(cell index: Int) {
-        filters[index]?.recalibrate(to: 1, sigma: 0.02)
+        guard lastRun != nil else { return }
+        filters[index].recalibrate(to: 1, sigma: 0.02)
     }
 
     /// The discharge cutoff tripped on `cell` with its voltage `volts` under `current`.
     mutating func markEmpty(cell index: Int, volts: Float, current: Float) {
-        guard let filter = filters[index] else { return }
-        let resting = volts - current * filter.learnedR0
-        filters[index]?.recalibrate(to: curve.soc(atVoltage: resting), sigma: 0.03)
+        guard lastRun != nil else { return }
+        let resting = volts - current * filters[index].learnedR0
+        filters[index].recalibrate(to: curve.soc(atVoltage: resting), sigma: 0.03)
     }
 }

@@ -56,6 +56,13 @@ public struct SOCFilter: Sendable {
     var lastVoltage: Float = 0
     /// Seconds the current has been near zero.
     public private(set) var restSeconds: Float = 0
+    /// Decay factors for the last step length, and the Arrhenius factor for the last
+    /// temperature: both change rarely, and each costs an exponential.
+    var cachedDt: Float = -1
+    var decay1: Float = 0
+    var decay2: Float = 0
+    var cachedTemperature: Float = .nan
+    var arrhenius: Float = 1
 
     /// Sensor noise of one voltage sample, V (1 σ), and of the current, A.
     public var voltageNoise: Float = 0.002
@@ -93,11 +100,14 @@ public struct SOCFilter: Sendable {
     public var socSigma: Float { p.s00.squareRoot() }
 
     /// R0 now: the configured one, or the learned one; scaled to `temperature` (°C).
-    func r0(at temperature: Float) -> Float {
-        let base = parameters.r0 ?? learnedR0
-        let t = temperature + 273.15
-        let x = parameters.activationEnergy / 8.314 * (1 / t - 1 / 298.15)
-        return base * SOCFilter.exp(min(max(x, -3), 3))
+    mutating func r0(at temperature: Float) -> Float {
+        if !(abs(temperature - cachedTemperature) < 0.1) {
+            let t = temperature + 273.15
+            let x = parameters.activationEnergy / 8.314 * (1 / t - 1 / 298.15)
+            arrhenius = SOCFilter.exp(min(max(x, -3), 3))
+            cachedTemperature = temperature
+        }
+        return (parameters.r0 ?? learnedR0) * arrhenius
     }
 
     /// One sample: `current` measured (A, + = charging), `voltage` measured (V), cell
@@ -110,8 +120,12 @@ public struct SOCFilter: Sendable {
         let q = parameters.capacityAh
         let r0 = self.r0(at: temperature)
         let r1 = r0 * parameters.polarisationRatio
-        let a1 = SOCFilter.exp(-dt / parameters.polarisationTau)
-        let a2 = SOCFilter.exp(-dt / slowTau)
+        if dt != cachedDt {
+            decay1 = SOCFilter.exp(-dt / parameters.polarisationTau)
+            decay2 = SOCFilter.exp(-dt / slowTau)
+            cachedDt = dt
+        }
+        let a1 = decay1, a2 = decay2
 
         // Predict: F = I but for F[0,3] = −ηk, F[1,1] = a1, F[1,3] = −(1−a1)r1, F[2,2] = a2.
         let i = measured - offset
@@ -143,8 +157,9 @@ public struct SOCFilter: Sendable {
         }
 
         // Correct with the voltage: h = ∂V/∂(SOC, v1, v2, offset).
-        let predicted = curve.voltage(atSOC: soc) + i * r0 + v1 + v2
-        let h = (curve.slope(atSOC: soc), Float(1), Float(1), -(r0 + r1 * (1 - a1)))
+        let (ocv, slope) = curve.voltageAndSlope(atSOC: soc)
+        let predicted = ocv + i * r0 + v1 + v2
+        let h = (slope, Float(1), Float(1), -(r0 + r1 * (1 - a1)))
         let dynamic = 0.3 * abs(i) * (r0 + r1)
         let curveError = parameters.curveUncertainty
         let noise = voltageNoise * voltageNoise
