@@ -20,8 +20,9 @@ extension FlexBMS.Bench {
             commandName: "sim",
             abstract: "Closed-loop simulation speed: a 16S 280 Ah LFP second-life pack, off-grid profile, 1 s steps.",
             discussion: """
-                Runs --days simulated days (default 30, a month) on one core and extrapolates
+                Runs --days simulated days (default 30, a month) on one core and extrapolates \
                 the wall time of a simulated year. Build with -c release for meaningful numbers:
+
                 swift run -c release flexbms bench sim --json
                 """)
 
@@ -154,9 +155,10 @@ extension FlexBMS.Bench {
             commandName: "soc",
             abstract: "SOC accuracy of the estimator and of the reference firmware's method on a recorded data set.",
             discussion: """
-                The data set is a CSV with time_s, current_meas_A, voltage_meas_V, temperature_C
-                (what the estimators see) and soc_true (the score). Example:
-                flexbms bench soc --data nmc_offgrid.csv --chemistry nmc --capacity 5 --ocv ocv.csv --discharge-positive --json
+                The data set is a CSV with time_s, current_meas_A, voltage_meas_V, temperature_C \
+                (what the estimators see) and soc_true (the score).
+
+                Example: flexbms bench soc --data nmc_offgrid.csv --chemistry nmc --capacity 5 --ocv ocv.csv --discharge-positive --json
                 """)
 
         @Option(help: "Recorded data set (CSV).")

@@ -18,9 +18,11 @@ extension FlexBMS.Calibrate {
             commandName: "ocv",
             abstract: "Build the OCV table from a slow (C/20) full discharge followed by a full charge.",
             discussion: """
-                The record is a CSV with columns time_s, current_meas_A and voltage_meas_V (other
-                columns are ignored). The OCV at each 5 % point is the mean of the discharge and
-                the charge branch, each with its SOC axis from its own charge throughput.
+                The record is a CSV with columns time_s, current_meas_A and voltage_meas_V \
+                (other columns are ignored). The OCV at each 5 % point is the mean of the \
+                discharge and the charge branch, each with its SOC axis from its own charge \
+                throughput.
+
                 Example: flexbms calibrate ocv --data cell_c20.csv --discharge-positive --out ocv.csv
                 """)
 

@@ -144,3 +144,48 @@ import Testing
         #expect(bad.stderr.contains("--steps must be 1000 to 100000000"))
     }
 }
+
+@Suite struct SimConfigurationTests {
+    @Test func testInstrumentsStayBelowTheProtection() throws {
+        // The default 280 Ah pack behind a 100 A board: the 0.5 C charger is capped at
+        // 80 A and the constant load at 80 A at the cutoff voltage, so neither trips.
+        for profile in ["cccv-charge", "constant-discharge"] {
+            let r = try flexbms(["sim", "--profile", profile, "--duration", "2h", "--json"])
+            #expect(r.status == 0, "\(r.stderr)")
+            let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+            let trips = (object["events"] as! [[String: Any]]).filter {
+                $0["kind"] as? String == "trip" && ($0["fault"] as? String ?? "").hasSuffix("overcurrent")
+            }
+            #expect(trips.isEmpty, "\(profile): \(trips)")
+        }
+    }
+
+    @Test func aConfigurationFileMustMatchThePack() throws {
+        let dir = try Scratch()
+        defer { dir.cleanup() }
+        _ = try flexbms(["config", "show", "--chemistry", "lfp", "--cells", "8", "--capacity", "50",
+                         "--parallel", "2", "--out", dir.path("pack.json")])
+        let mismatch = try flexbms(["sim", "--config", dir.path("pack.json"), "--capacity", "60", "--duration", "1h"])
+        #expect(mismatch.status == 1)
+        #expect(mismatch.stderr.contains("the configuration is for 50 Ah, --capacity says 60 Ah"))
+        #expect(!mismatch.stderr.contains("USAGE"))
+        let cells = try flexbms(["sim", "--config", dir.path("pack.json"), "--cells", "16", "--duration", "1h"])
+        #expect(cells.status == 1)
+        #expect(cells.stderr.contains("the configuration is for 8 LFP cells"))
+        let ok = try flexbms(["sim", "--config", dir.path("pack.json"), "--duration", "1h", "--json"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(ok.stdout.utf8)) as! [String: Any]
+        #expect(object["cells"] as? Int == 8)
+        #expect(object["capacity_Ah"] as? Double == 50)
+    }
+
+    @Test func summaryReportsTheBMSEstimate() throws {
+        let r = try flexbms(["sim", "--cells", "8", "--chemistry", "nmc", "--capacity", "100",
+                             "--duration", "12h", "--seed", "3", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        let estimate = object["soc_est_final"] as! Double, truth = object["soc_true_final"] as! Double
+        #expect(abs(estimate - truth) < 0.03)
+        #expect((object["soc_est_rmse_pct"] as! Double) < 2)
+    }
+}

@@ -46,7 +46,7 @@ extension BMSConfig {
                 shortCircuit: 2 * overcurrent, shortCircuitDelayUs: 200,
                 boardMaximum: boardMaximumCurrent,
                 fullTailCurrent: min(oneC / 20, overcurrent / 4), fullDelaySeconds: 60,
-                idealDiodeCurrent: min(max(0.5, oneC / 50), 50)),
+                idealDiodeCurrent: min(max(0.5, oneC / 50), boardMaximumCurrent / 10, 50)),
             temperature: TemperatureLimits(
                 chargeMinimum: 0, chargeMaximum: 45, dischargeMinimum: -20,
                 dischargeMaximum: 45, hysteresis: 5, delayMs: 2000,

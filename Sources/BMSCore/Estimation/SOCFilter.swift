@@ -54,8 +54,6 @@ public struct SOCFilter: Sendable {
     public private(set) var r0Samples: Int = 0
     var lastCurrent: Float?
     var lastVoltage: Float = 0
-    /// Seconds the current has been near zero.
-    public private(set) var restSeconds: Float = 0
     /// Decay factors for the last step length, and the Arrhenius factor for the last
     /// temperature: both change rarely, and each costs an exponential.
     var cachedDt: Float = -1
@@ -116,8 +114,11 @@ public struct SOCFilter: Sendable {
     public mutating func update(current measured: Float, voltage: Float, temperature: Float, dt: Float,
                                 voltageValid: Bool = true) {
         guard dt > 0 else { return }
-        if voltageValid { learnResistance(current: measured, voltage: voltage) }
         let q = parameters.capacityAh
+        // The Arrhenius factor first: a resistance learned now is at this temperature and is
+        // stored as its 25 °C equivalent.
+        _ = self.r0(at: temperature)
+        if voltageValid { learnResistance(current: measured, voltage: voltage) }
         let r0 = self.r0(at: temperature)
         let r1 = r0 * parameters.polarisationRatio
         if dt != cachedDt {
@@ -147,7 +148,6 @@ public struct SOCFilter: Sendable {
         p.s22 += wander * wander * dt / slowTau
         p.s33 += offsetWalk * offsetWalk * dt
 
-        restSeconds = abs(i) < 0.01 * q ? restSeconds + dt : 0
         // Beyond the curve's ends the model says nothing true (the voltage of a cell past
         // full runs away with current, not with charge): count only. Otherwise the innovation
         // there, unexplainable by the SOC, would be pushed into the offset state.
@@ -159,7 +159,9 @@ public struct SOCFilter: Sendable {
         // Correct with the voltage: h = ∂V/∂(SOC, v1, v2, offset).
         let (ocv, slope) = curve.voltageAndSlope(atSOC: soc)
         let predicted = ocv + i * r0 + v1 + v2
-        let h = (slope, Float(1), Float(1), -(r0 + r1 * (1 - a1)))
+        // The offset enters the voltage now only through the ohmic term; through v1 it acts
+        // via the prediction (F), which the covariance already carries.
+        let h = (slope, Float(1), Float(1), -r0)
         let dynamic = 0.3 * abs(i) * (r0 + r1)
         let curveError = parameters.curveUncertainty
         let noise = voltageNoise * voltageNoise
@@ -189,7 +191,8 @@ public struct SOCFilter: Sendable {
         guard parameters.r0 == nil, let previous = lastCurrent else { return }
         let di = current - previous
         guard abs(di) > 0.25 * parameters.capacityAh else { return }
-        let r = (voltage - lastVoltage) / di
+        // Measured at the present temperature; kept as the 25 °C equivalent.
+        let r = (voltage - lastVoltage) / di / arrhenius
         guard r > 0 && r < 1 else { return }
         learnedR0 = r0Samples == 0 ? r : learnedR0 + (r - learnedR0) / 8
         r0Samples += 1

@@ -61,7 +61,8 @@ public enum SOCBench {
             let dt = time[k] - time[k - 1]
             filter.update(current: Float(current[k]), voltage: Float(voltage[k]),
                           temperature: Float(temperature[k]), dt: Float(dt))
-            baseline += current[k - 1] * dt / 3600 / Double(capacityAh)
+            // As the reference firmware does: the current just read times the elapsed time.
+            baseline += current[k] * dt / 3600 / Double(capacityAh)
             baseline = min(max(baseline, 0), 1)
             filterErrors.append(Double(filter.soc) - truth[k])
             baselineErrors.append(baseline - truth[k])

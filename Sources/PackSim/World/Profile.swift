@@ -61,6 +61,9 @@ public struct StandardProfile: PowerProfile, Sendable {
     /// capped: they are what they are, and a pack too small for them trips.
     let chargeCurrentCap: Float
     let dischargeCurrentCap: Float
+    /// Pack voltage at the discharge cutoff: a constant-power load draws its most current
+    /// there, so its cap is a power at this voltage.
+    let cutoffPackVoltage: Float
     let seed: UInt64
     var nextMillPulseMs: UInt64 = 0
     var millPulseEndMs: UInt64 = 0
@@ -75,6 +78,7 @@ public struct StandardProfile: PowerProfile, Sendable {
         let chargeTargetPerCell = config.cellVoltage.chargeTarget
         chargeCurrentCap = 0.8 * config.current.chargeOvercurrent
         dischargeCurrentCap = 0.8 * config.current.dischargeOvercurrent
+        cutoffPackVoltage = config.cellVoltage.dischargeCutoff * Float(cells)
         self.kind = kind
         let nominal = StandardProfile.nominalCellVoltage(chemistry) * Float(cells)
         oneCAmps = capacityAh
@@ -124,7 +128,7 @@ public struct StandardProfile: PowerProfile, Sendable {
             d.sourceCurrentLimit = min(0.5 * oneCAmps, chargeCurrentCap)
             d.sourceVoltageLimit = chargeTargetVoltage
         case .constantDischarge:
-            d.loadW = min(0.5, dischargeCurrentCap / oneCAmps) * oneCWatts
+            d.loadW = min(0.5 * oneCWatts, dischargeCurrentCap * cutoffPackVoltage)
         case .hybridGrid:
             d.loadW = householdW(time)
             if hour < 6 * 3600 {
