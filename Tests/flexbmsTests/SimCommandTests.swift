@@ -93,7 +93,7 @@ import Testing
         (["--ambient", "warm"], "is not a temperature"),
         (["--days", "1", "--duration", "2h"], "give --days or --duration, not both"),
         (["--initial-soc", "1.5"], "--initial-soc must be 0 to 1"),
-        (["--profile-csv", "/nonexistent/profile.csv"], "cannot read profile"),
+        (["--profile-csv", "/nonexistent/profile.csv"], "cannot read /nonexistent/profile.csv"),
     ]
 
     @Test(arguments: 0..<badArguments.count)

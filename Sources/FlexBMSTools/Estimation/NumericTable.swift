@@ -7,6 +7,8 @@ public struct NumericTable {
     public let columns: [String]
     /// Rows of values in column order.
     public let rows: [[Double]]
+    /// The file line of each row (1-based; comment and blank lines counted), for errors.
+    public let lineNumbers: [Int]
 
     public init(path: String) throws(NumericTableError) {
         self.path = path
@@ -23,8 +25,10 @@ public struct NumericTable {
         guard !lines.isEmpty else { throw .empty(path) }
         columns = lines.removeFirst().1.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         var rows: [[Double]] = []
+        var lineNumbers: [Int] = []
         rows.reserveCapacity(lines.count)
         for (lineNumber, line) in lines {
+            lineNumbers.append(lineNumber)
             let cells = line.split(separator: ",", omittingEmptySubsequences: false)
             guard cells.count == columns.count else {
                 throw .badRow(path, lineNumber, "\(cells.count) fields, the header has \(columns.count)")
@@ -41,6 +45,7 @@ public struct NumericTable {
         }
         guard !rows.isEmpty else { throw .empty(path) }
         self.rows = rows
+        self.lineNumbers = lineNumbers
     }
 
     /// The index of `name`, or an error naming the columns that are there.
