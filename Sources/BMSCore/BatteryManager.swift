@@ -42,6 +42,12 @@ public struct BatteryManager: Sendable {
     public mutating func apply(_ newConfig: BMSConfig, at time: Timestamp) throws(ConfigError) {
         let violations = newConfig.validate()
         guard violations.isEmpty else { throw .invalid(violations) }
+        let old = config.pack, new = newConfig.pack
+        if old.seriesCells != new.seriesCells || old.capacityAh != new.capacityAh
+            || old.chemistry != new.chemistry {
+            // Another pack: the estimators start again from the next measurement.
+            estimator = PackEstimator(curve: PackEstimator.curve(for: newConfig))
+        }
         config = newConfig
         events.append(BMSEvent(kind: .configApplied, time: time, state: switching.state))
     }

@@ -165,3 +165,29 @@ struct Noise {
         #expect(abs(rig.bms.estimator.cellSOC(9)! - before) < 0.01)
     }
 }
+
+@Suite struct PackEstimatorLifecycleTests {
+    @Test func anotherPackRestartsTheEstimators() throws {
+        var rig = Rig()
+        rig.step(at: 0) { sample(at: $0, cell: 3.264) }
+        #expect(rig.bms.packSOC != nil)
+        var smaller = BMSConfig.preset(.lfp, cells: 8, capacityAh: 50)!
+        smaller.inputs = rig.bms.config.inputs
+        try rig.bms.apply(smaller, at: Timestamp(milliseconds: 100))
+        #expect(rig.bms.packSOC == nil)
+        // The same pack with another limit keeps its estimate.
+        var rig2 = Rig()
+        rig2.step(at: 0) { sample(at: $0, cell: 3.264) }
+        var tweaked = lfp16()
+        tweaked.current.chargeOvercurrent = 90
+        try rig2.bms.apply(tweaked, at: Timestamp(milliseconds: 100))
+        #expect(rig2.bms.packSOC != nil)
+    }
+
+    @Test func anOpenWireAtStartUpStartsThatCellFromTheOthers() {
+        var rig = Rig()
+        rig.step(at: 0) { t in var m = sample(at: t, cell: 3.264); m.setCell(4, to: 0); return m }
+        let others = rig.bms.estimator.cellSOC(0)!
+        #expect(abs(rig.bms.estimator.cellSOC(4)! - others) < 0.01)
+    }
+}

@@ -126,3 +126,23 @@ import Testing
         #expect(throws: ConfigFileError.self) { try ConfigFile.write(config, to: dir.appendingPathComponent("no/such/dir.json").path) }
     }
 }
+
+@Suite struct NumericTableTests {
+    @Test func textColumnsAreFineUntilAskedFor() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("flexbms-\(UUID())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("t.csv").path
+        try Data("# a note\ntime_s,power_W,comment\n0,-100,night\n\n60,200,sun up\n".utf8)
+            .write(to: URL(fileURLWithPath: path))
+        let table = try NumericTable(path: path)
+        #expect(try table.values("time_s") == [0, 60])
+        #expect(table.lineNumbers == [3, 5])
+        do {
+            _ = try table.values("comment")
+            Issue.record("a text column was accepted as numbers")
+        } catch {
+            #expect(error.description.contains("line 3: comment is not a number: \"night\""), "\(error)")
+        }
+    }
+}

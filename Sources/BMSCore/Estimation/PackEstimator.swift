@@ -62,9 +62,15 @@ public struct PackEstimator: Sendable {
         guard let last = lastRun else {
             let parameters = CellModelParameters.defaults(config.pack.chemistry,
                                                           capacityAh: config.pack.capacityAh)
+            guard summary.hasPlausibleCell else { return }
             for i in 0..<cells {
+                // A cell whose reading is implausible (open wire) starts from the middle of
+                // the plausible ones, with the wide uncertainty the curve gives there.
+                let v = m.cellVoltages[i]
+                let plausible = v >= config.plausibility.cellSenseMinimum && v <= config.plausibility.cellSenseMaximum
                 filters[i] = SOCFilter(curve: curve, parameters: parameters,
-                                       voltage: m.cellVoltages[i], current: m.current)
+                                       voltage: plausible ? v : (summary.minCell + summary.maxCell) / 2,
+                                       current: m.current)
             }
             lastRun = m.timestamp
             return
@@ -92,7 +98,7 @@ public struct PackEstimator: Sendable {
     /// The discharge cutoff tripped on `cell` with its voltage `volts` under `current`.
     mutating func markEmpty(cell index: Int, volts: Float, current: Float) {
         guard lastRun != nil else { return }
-        let resting = volts - current * filters[index].learnedR0
+        let resting = volts - current * filters[index].presentR0
         filters[index].recalibrate(to: curve.soc(atVoltage: resting), sigma: 0.03)
     }
 }

@@ -97,6 +97,9 @@ public struct SOCFilter: Sendable {
     /// The SOC uncertainty (1 σ).
     public var socSigma: Float { p.s00.squareRoot() }
 
+    /// R0 at the temperature of the last update, Ω.
+    public var presentR0: Float { (parameters.r0 ?? learnedR0) * arrhenius }
+
     /// R0 now: the configured one, or the learned one; scaled to `temperature` (°C).
     mutating func r0(at temperature: Float) -> Float {
         if !(abs(temperature - cachedTemperature) < 0.1) {

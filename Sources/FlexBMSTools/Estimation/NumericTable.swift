@@ -9,6 +9,8 @@ public struct NumericTable {
     public let rows: [[Double]]
     /// The file line of each row (1-based; comment and blank lines counted), for errors.
     public let lineNumbers: [Int]
+    /// The cells as written, for error messages.
+    let raw: [[String]]
 
     public init(path: String) throws(NumericTableError) {
         self.path = path
@@ -25,6 +27,7 @@ public struct NumericTable {
         guard !lines.isEmpty else { throw .empty(path) }
         columns = lines.removeFirst().1.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         var rows: [[Double]] = []
+        var raw: [[String]] = []
         var lineNumbers: [Int] = []
         rows.reserveCapacity(lines.count)
         for (lineNumber, line) in lines {
@@ -33,18 +36,14 @@ public struct NumericTable {
             guard cells.count == columns.count else {
                 throw .badRow(path, lineNumber, "\(cells.count) fields, the header has \(columns.count)")
             }
-            var row: [Double] = []
-            row.reserveCapacity(cells.count)
-            for (c, cell) in cells.enumerated() {
-                guard let value = Double(cell.trimmingCharacters(in: .whitespaces)), value.isFinite else {
-                    throw .badRow(path, lineNumber, "\(columns[c]) is not a number: \"\(cell)\"")
-                }
-                row.append(value)
-            }
-            rows.append(row)
+            // Cells that are not numbers are kept as NaN: a column of notes or dates is fine
+            // as long as nobody asks for it; `values(_:)` refuses it with the line.
+            rows.append(cells.map { Double($0.trimmingCharacters(in: .whitespaces)) ?? .nan })
+            raw.append(cells.map(String.init))
         }
         guard !rows.isEmpty else { throw .empty(path) }
         self.rows = rows
+        self.raw = raw
         self.lineNumbers = lineNumbers
     }
 
@@ -54,10 +53,18 @@ public struct NumericTable {
         return index
     }
 
-    /// All values of column `name`.
+    /// All values of column `name`; every one must be a finite number.
     public func values(_ name: String) throws(NumericTableError) -> [Double] {
         let c = try column(name)
-        return rows.map { $0[c] }
+        var values: [Double] = []
+        values.reserveCapacity(rows.count)
+        for (k, row) in rows.enumerated() {
+            guard row[c].isFinite else {
+                throw .badRow(path, lineNumbers[k], "\(name) is not a number: \"\(raw[k][c])\"")
+            }
+            values.append(row[c])
+        }
+        return values
     }
 }
 
