@@ -26,6 +26,8 @@ public struct BatteryManager: Sendable {
     public private(set) var fullDetector = FullDetector()
     /// SOC of every cell and of the pack.
     public private(set) var estimator: PackEstimator
+    /// The limits for a charger or an inverter, from the last fresh measurement.
+    public private(set) var limits = ChargeLimits()
     var events = EventQueue()
 
     /// Starts with `config`, or throws `.invalid` with every violation.
@@ -78,6 +80,14 @@ public struct BatteryManager: Sendable {
         }
         if fresh, let summary {
             estimate(measurement, summary, newEvents: firstNew)
+            limits = ChargeLimits.compute(config: config, summary: summary, allowed: allowedDirections,
+                                          full: fullDetector.isFull, packSOC: packSOC)
+        } else {
+            // No fresh data: nothing may flow; keep the voltages for the protocols.
+            limits.chargeCurrent = 0
+            limits.dischargeCurrent = 0
+            limits.chargeReasons.insert(.blocked)
+            limits.dischargeReasons.insert(.blocked)
         }
         // Every event of this step reports the state the step ended in.
         var i = firstNew

@@ -32,6 +32,8 @@ import BMSCore
         }
         filter.recalibrate(to: 1, sigma: 0.01)
         if filter.soc > 2 || filter.socSigma > 1 || !filter.covarianceIsHealthy { sink &+= 1 }
+        let l = bms.limits
+        if l.chargeCurrent > 1000 || l.chargeVoltage < 0 || l.chargeReasons.contains(.blocked) { sink &+= 1 }
         if sink == 0x1234_5678 { fatalError() }
     }
 }
