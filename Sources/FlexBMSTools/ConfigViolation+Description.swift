@@ -10,8 +10,6 @@ extension ConfigViolation: CustomStringConvertible {
             return "\(head) is outside the allowed range \(format(lowerBound))…\(format(upperBound))"
         case .mustBeBelow:
             return "\(head) must be below \(other?.name ?? "the limit") = \(format(limit))"
-        case .mustBeAbove:
-            return "\(head) must be above \(other?.name ?? "the limit") = \(format(limit))"
         default:
             let against = switch (rule, other) {
             case (.aboveChemistryMaximum, _): " (limit \(format(limit)) V)"

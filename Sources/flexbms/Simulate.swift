@@ -101,12 +101,12 @@ extension FlexBMS {
                 return
             }
             let s = report.stats
-            print("simulated \(fixed1(report.simulatedSeconds / 3600)) h of \(report.setup.cells)S \(report.setup.chemistry.name) \(fixed1(Double(report.setup.capacityAh))) Ah (\(report.profileName), seed \(report.setup.seed)) in \(fixed1(report.wallSeconds)) s")
-            print("cells \(fixed3(s.minCellVoltage))…\(fixed3(s.maxCellVoltage)) V, hottest cell \(fixed1(Double(s.maxCellTemperature))) °C, charged \(fixed1(s.energyChargedWh)) Wh, discharged \(fixed1(s.energyDischargedWh)) Wh, unserved load \(fixed1(s.unservedLoadWh)) Wh")
-            let estimate = report.finalEstimatedSOC.map { "\(fixed1(Double($0 * 100))) %" } ?? "none"
-            print("SOC at the end: true \(fixed1(Double(report.finalSOC * 100))) %, BMS estimate \(estimate) (error over the run: RMS \(String(format: "%.2f", report.estimateRMSEPercent)), max \(String(format: "%.2f", report.estimateMaxErrorPercent)) points)")
+            print("simulated \(fixed(report.simulatedSeconds / 3600, 1)) h of \(report.setup.cells)S \(report.setup.chemistry.name) \(fixed(Double(report.setup.capacityAh), 1)) Ah (\(report.profileName), seed \(report.setup.seed)) in \(fixed(report.wallSeconds, 1)) s")
+            print("cells \(fixed(s.minCellVoltage, 3))…\(fixed(s.maxCellVoltage, 3)) V, hottest cell \(fixed(Double(s.maxCellTemperature), 1)) °C, charged \(fixed(s.energyChargedWh, 1)) Wh, discharged \(fixed(s.energyDischargedWh, 1)) Wh, unserved load \(fixed(s.unservedLoadWh, 1)) Wh")
+            let estimate = report.finalEstimatedSOC.map { "\(fixed(Double($0 * 100), 1)) %" } ?? "none"
+            print("SOC at the end: true \(fixed(Double(report.finalSOC * 100), 1)) %, BMS estimate \(estimate) (error over the run: RMS \(String(format: "%.2f", report.estimateRMSEPercent)), max \(String(format: "%.2f", report.estimateMaxErrorPercent)) points)")
             let trips = report.events.filter { $0.kind == "trip" }
-            print("\(trips.count) trip(s)" + (trips.isEmpty ? "" : ": " + trips.prefix(8).map { "\($0.fault ?? "?")\($0.cell.map { " cell \($0)" } ?? "") at \(fixed1($0.seconds / 3600)) h" }.joined(separator: ", ") + (trips.count > 8 ? ", …" : "")))
+            print("\(trips.count) trip(s)" + (trips.isEmpty ? "" : ": " + trips.prefix(8).map { "\($0.fault ?? "?")\($0.cell.map { " cell \($0)" } ?? "") at \(fixed($0.seconds / 3600, 1)) h" }.joined(separator: ", ") + (trips.count > 8 ? ", …" : "")))
             if s.secondsOverVoltage + s.secondsUnderVoltage + s.secondsOverTemperature > 0 {
                 print("LIMITS EXCEEDED WITH CURRENT FLOWING: \(Int(s.secondsOverVoltage)) s over-voltage, \(Int(s.secondsUnderVoltage)) s under-voltage, \(Int(s.secondsOverTemperature)) s over-temperature (beyond the trip plus margin)")
             }
@@ -282,5 +282,3 @@ func writeText(_ text: String, to path: String) throws {
     }
 }
 
-func fixed1(_ x: Double) -> String { String(format: "%.1f", x) }
-func fixed3(_ x: Float) -> String { String(format: "%.3f", Double(x)) }

@@ -2,14 +2,12 @@
 public enum ConfigRule: UInt8, Sendable {
     case outOfRange
     case mustBeBelow
-    case mustBeAbove
     case overcurrentAboveBoardMaximum
     case shortCircuitNotAboveOvercurrent
     case warningBelowChargeTarget
     case temperatureWindowTooNarrow
     case latchWindowMissing
     case senseRangeInsideLimits
-    case presetUnavailable
     case aboveChemistryMaximum
 
     /// A short, readable statement of the rule.
@@ -17,14 +15,12 @@ public enum ConfigRule: UInt8, Sendable {
         switch self {
         case .outOfRange: "value is outside the allowed range"
         case .mustBeBelow: "must be below"
-        case .mustBeAbove: "must be above"
         case .overcurrentAboveBoardMaximum: "over-current limit exceeds what the board carries"
         case .shortCircuitNotAboveOvercurrent: "short-circuit limit must be above the discharge over-current limit"
         case .warningBelowChargeTarget: "over-voltage pre-alarm (trip minus warning margin) must lie above the charge target, or every full charge raises a warning"
         case .temperatureWindowTooNarrow: "temperature window must be wider than twice the hysteresis, or the release points cross"
         case .latchWindowMissing: "latching after more than one trip needs a window longer than the recovery delay"
         case .senseRangeInsideLimits: "plausibility range must lie outside the protection limits, or a real cell reads as a sensor fault"
-        case .presetUnavailable: "the chemistry has no preset table"
         case .aboveChemistryMaximum: "more than the chosen chemistry tolerates; set sCellChemistry to custom if these cells are rated for it"
         }
     }

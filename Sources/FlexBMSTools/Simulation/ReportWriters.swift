@@ -2,11 +2,11 @@ import BMSCore
 import Foundation
 
 /// Fixed-decimal text for reports, the same on every machine.
-func fixed(_ x: Float, _ decimals: Int) -> String {
+public func fixed(_ x: Float, _ decimals: Int) -> String {
     x.isFinite ? String(format: "%.\(decimals)f", Double(x)) : "nan"
 }
 
-func fixed(_ x: Double, _ decimals: Int) -> String {
+public func fixed(_ x: Double, _ decimals: Int) -> String {
     x.isFinite ? String(format: "%.\(decimals)f", x) : "nan"
 }
 
