@@ -28,6 +28,8 @@ public struct BatteryManager: Sendable {
     public private(set) var estimator: PackEstimator
     /// The limits for a charger or an inverter, from the last fresh measurement.
     public private(set) var limits = ChargeLimits()
+    /// Pack power of the last fresh measurement, W (+ = charging).
+    public private(set) var power: Float = 0
     var events = EventQueue()
 
     /// Starts with `config`, or throws `.invalid` with every violation.
@@ -80,10 +82,15 @@ public struct BatteryManager: Sendable {
         }
         if fresh, let summary {
             estimate(measurement, summary, newEvents: firstNew)
+            let cells = Int(config.pack.seriesCells)
+            let resistance = estimator.resistanceLimits(cells: cells, low: config.cellVoltage.dischargeCutoff,
+                                                        high: config.cellVoltage.chargeTarget)
             limits = ChargeLimits.compute(config: config, summary: summary, allowed: allowedDirections,
-                                          full: fullDetector.isFull, packSOC: packSOC)
+                                          full: fullDetector.isFull, packSOC: packSOC, resistance: resistance)
+            power = summary.cellSum * measurement.current
         } else {
             // No fresh data: nothing may flow; keep the voltages for the protocols.
+            power = 0
             limits.chargeCurrent = 0
             limits.dischargeCurrent = 0
             limits.chargeReasons.insert(.blocked)
@@ -117,7 +124,41 @@ public struct BatteryManager: Sendable {
     /// The pack's state of charge (0…1) as a user reads it, or `nil` before the first
     /// measurement.
     public var packSOC: Float? {
-        estimator.packSOC(cells: Int(config.pack.seriesCells), capacityAh: config.pack.capacityAh)
+        estimator.packSOC(cells: Int(config.pack.seriesCells))
+    }
+
+    /// Charge and energy to empty and to full, or `nil` before the first measurement.
+    public var energy: PackEnergy? { estimator.energy(cells: Int(config.pack.seriesCells)) }
+
+    /// Seconds to empty at the present discharge power, `nil` when not discharging.
+    public var secondsToEmpty: Float? { energy?.secondsToEmpty(dischargePower: -power) }
+
+    /// Seconds to full at the present charge power, `nil` when not charging.
+    public var secondsToFull: Float? { energy?.secondsToFull(chargePower: power) }
+
+    /// The cells that limit the pack and why, or `nil` before the first measurement.
+    public var weakCells: WeakCellReport? { estimator.weakCells(cells: Int(config.pack.seriesCells)) }
+
+    /// State of health by capacity (0…1): the weakest cell's learned capacity over the
+    /// label — a series pack gives no more than its smallest cell. `nil` before the first
+    /// measurement.
+    public var stateOfHealth: Float? {
+        guard estimator.isRunning else { return nil }
+        var lowest = Float.infinity
+        for i in 0..<Int(config.pack.seriesCells) {
+            lowest = min(lowest, estimator.cells[i].capacity.capacityAh)
+        }
+        return lowest / config.pack.capacityAh
+    }
+
+    /// What the estimators must keep across a reset (the firmware stores it in flash), or
+    /// `nil` before the first measurement.
+    public var estimatorSnapshot: EstimatorSnapshot? { estimator.snapshot(cells: Int(config.pack.seriesCells)) }
+
+    /// Takes a stored estimator state back: the estimators restart from it at the next
+    /// measurement. A record of another pack throws `.doesNotFitPack` and changes nothing.
+    public mutating func restoreEstimator(_ snapshot: EstimatorSnapshot) throws(EstimatorSnapshotError) {
+        try estimator.restore(snapshot, cells: Int(config.pack.seriesCells), labelAh: config.pack.capacityAh)
     }
 
     /// The directions the pack may carry now: not blocked by an active fault, charging not

@@ -211,7 +211,9 @@ extension FlexBMS.Bench {
                   "baseline": { \(fields(result.baseline)) },
                   "rmse_ratio_baseline_over_estimator": \(String(format: "%.2f", ratio)),
                   "learned_r0_ohm": \(String(format: "%.5f", result.learnedR0)),
-                  "learned_current_offset_A": \(String(format: "%.5f", result.finalOffset))
+                  "learned_current_offset_A": \(String(format: "%.5f", result.finalOffset)),
+                  "learned_capacity_Ah": \(String(format: "%.4f", result.learnedCapacityAh)),
+                  "capacity_samples": \(result.capacitySamples)
                 }
                 """)
         }

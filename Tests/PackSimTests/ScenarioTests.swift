@@ -243,3 +243,81 @@ func expectTripWithinDelay(_ run: Recorded, _ fault: Fault, condition: (Measurem
         #expect(worst < 0.10, "max \(worst)")
     }
 }
+
+/// Capacity learned by the BMS against the simulated cells' own.
+@Suite struct StateOfHealthInClosedLoopTests {
+    func learnedCapacities<P: PowerProfile>(_ setup: SimulationSetup, _ profile: P, days: Double) throws
+        -> (worst: Float, samples: Int, sim: Simulation<P>) {
+        var sim = try Simulation(setup: setup, profile: profile)
+        for _ in 0..<Int(days * 86_400) {
+            sim.step()
+            while sim.nextEvent() != nil {}
+        }
+        var worst: Float = 0, samples = Int.max
+        for i in 0..<setup.cells {
+            let truth = sim.pack.groups[i].capacityAh
+            let cell = sim.bms.estimator.cell(i)!
+            worst = max(worst, abs(cell.capacity.capacityAh - truth) / truth)
+            samples = min(samples, cell.capacity.samples)
+        }
+        return (worst, samples, sim)
+    }
+
+    /// A second-life NMC pack (capacities ±15 %, one group at 60 %) on off-grid days: the
+    /// rests at the top and at night, and the daily swing between them (small for the
+    /// healthy cells: the weak one limits the pack), teach every cell's capacity.
+    @Test func secondLifeNMCOnOffGridDays() throws {
+        var setup = SimulationSetup(chemistry: .nmc, cells: 8, capacityAh: 100)
+        setup.spread = .secondLife
+        setup.seed = 5
+        let profile = StandardProfile(.offgridDay, config: setup.bmsConfig!, seed: 5)
+        let (worst, samples, sim) = try learnedCapacities(setup, profile, days: 6)
+        #expect(samples >= 3)
+        #expect(worst < 0.03, "worst relative error \(worst)")
+        // The weak group (60 %) is the one named, and the SOH is its capacity.
+        #expect(sim.bms.weakCells!.lowestCapacity == 5)
+        #expect(abs(sim.bms.stateOfHealth! - sim.pack.groups[5].capacityAh / 100) < 0.03)
+    }
+
+    /// Full cycles on LFP, whose curve names the SOC only at its knees: charge at C/4 to
+    /// the charge target, rest, discharge at C/4 to the cutoff, rest. The BMS is told 115 Ah
+    /// for 100 Ah cells (a wrong label, or cells that have aged) and finds the truth.
+    @Test func lfpFullCyclesWithAWrongLabel() throws {
+        var setup = SimulationSetup(chemistry: .lfp, cells: 8, capacityAh: 100)
+        setup.seed = 9
+        var config = setup.bmsConfig!
+        config.pack.capacityAh = 115
+        setup.config = config
+        let (worst, samples, _) = try learnedCapacities(setup, CapacityTestCycles(config: config), days: 4)
+        #expect(samples >= 3)
+        #expect(worst < 0.03, "worst relative error \(worst)")
+    }
+}
+
+/// A capacity test, repeated: 5 h charging at C/4 (CC-CV to the charge target), 1 h rest,
+/// 5 h discharging at C/4 (to the BMS's cutoff), 1 h rest.
+struct CapacityTestCycles: PowerProfile {
+    let amps: Float
+    let chargeVoltage: Float
+    let dischargeW: Float
+
+    init(config: BMSConfig) {
+        let cells = Float(Int(config.pack.seriesCells))
+        amps = 100.0 / 4
+        chargeVoltage = config.cellVoltage.chargeTarget * cells
+        dischargeW = amps * 3.2 * cells
+    }
+
+    func demand(at time: SimTime) -> TerminalDemand {
+        var d = TerminalDemand()
+        let hour = (time.milliseconds / 3_600_000) % 12
+        if hour < 5 {
+            d.sourceW = 2 * amps * chargeVoltage
+            d.sourceCurrentLimit = amps
+            d.sourceVoltageLimit = chargeVoltage
+        } else if hour >= 6 && hour < 11 {
+            d.loadW = dischargeW
+        }
+        return d
+    }
+}

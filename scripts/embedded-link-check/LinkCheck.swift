@@ -32,6 +32,16 @@ import BMSCore
         }
         filter.recalibrate(to: 1, sigma: 0.01)
         if filter.soc > 2 || filter.socSigma > 1 || !filter.covarianceIsHealthy { sink &+= 1 }
+        if let e = bms.energy, e.remainingWh > 1e9 { sink &+= 1 }
+        if let s = bms.secondsToEmpty, s < 0 { sink &+= 1 }
+        if let w = bms.weakCells { sink &+= UInt32(w.emptiesFirst) &+ UInt32(w.emptiesFirstCauses.rawValue) }
+        if let h = bms.stateOfHealth, h > 2 { sink &+= 1 }
+        if let snapshot = bms.estimatorSnapshot {
+            let bytes = snapshot.encoded()
+            if let back = try? EstimatorSnapshot(bytes: bytes.span), back == snapshot {
+                try? bms.restoreEstimator(back)
+            }
+        }
         let l = bms.limits
         if l.chargeCurrent > 1000 || l.chargeVoltage < 0 || l.chargeReasons.contains(.blocked) { sink &+= 1 }
         if sink == 0x1234_5678 { fatalError() }

@@ -12,6 +12,9 @@ public struct LimitReasons: OptionSet, Sendable, Equatable {
     public static var cellVoltage: LimitReasons { LimitReasons(rawValue: 1 << 2) }
     /// The pack SOC near full (charge) or empty (discharge).
     public static var stateOfCharge: LimitReasons { LimitReasons(rawValue: 1 << 3) }
+    /// A cell's resistance: more current would take its terminal voltage past the charge
+    /// target or below the discharge cutoff.
+    public static var resistance: LimitReasons { LimitReasons(rawValue: 1 << 4) }
 }
 
 /// The limits a BMS hands to a charger or an inverter (CVL, CCL, DCL, DVL in the inverter
@@ -30,7 +33,10 @@ public struct LimitReasons: OptionSet, Sendable, Equatable {
 ///   reaches the target) and float after full (recharge level × cells). It is never 0 (Victron reads
 ///   0 as over-voltage).
 /// - The discharge voltage is the discharge cutoff × cells.
-/// Internal resistance does not derate yet (it needs per-cell resistance from SOH).
+/// - Resistance: once cells' resistances are learned, neither current may exceed what keeps
+///   every cell's terminal voltage (OCV ± I·R at its temperature) between the discharge
+///   cutoff and the charge target — a cold or worn cell lowers the limits before its
+///   voltage reaches them.
 public struct ChargeLimits: Sendable, Equatable {
     /// Charge voltage limit (CVL), V at the pack.
     public var chargeVoltage: Float = 0
@@ -55,7 +61,8 @@ public struct ChargeLimits: Sendable, Equatable {
     /// The limits for `summary` of a fresh measurement, the allowed directions, whether the
     /// pack is full, and its SOC (nil before the first estimate).
     static func compute(config c: BMSConfig, summary s: MeasurementSummary, allowed: Directions,
-                        full: Bool, packSOC: Float?) -> ChargeLimits {
+                        full: Bool, packSOC: Float?,
+                        resistance: (charge: Float, discharge: Float)? = nil) -> ChargeLimits {
         var limits = ChargeLimits()
         let cells = Float(Int(c.pack.seriesCells))
         let v = c.cellVoltage, t = c.temperature
@@ -89,6 +96,10 @@ public struct ChargeLimits: Sendable, Equatable {
             derate(&charge, &limits.chargeReasons, ramp(soc, full: 0.9, zero: 1.0), .stateOfCharge,
                    floor: c.current.fullTailCurrent)
             derate(&discharge, &limits.dischargeReasons, ramp(soc, full: 0.1, zero: -0.025), .stateOfCharge)
+        }
+        if let r = resistance {
+            if r.charge < charge { charge = r.charge; limits.chargeReasons.insert(.resistance) }
+            if r.discharge < discharge { discharge = r.discharge; limits.dischargeReasons.insert(.resistance) }
         }
         if !allowed.contains(.charge) {
             charge = 0

@@ -80,4 +80,22 @@ public struct OCVCurve: Sendable, Equatable {
         }
         return 1
     }
+
+    /// ∫ OCV dSOC from SOC `a` to `b` (0…1, clamped), V: the energy per Ah of capacity a cell
+    /// gives between the two (exact on the linear table).
+    public func integral(from a: Float, to b: Float) -> Float {
+        cumulative(b) - cumulative(a)
+    }
+
+    /// ∫ OCV dSOC from 0 to `soc`.
+    func cumulative(_ soc: Float) -> Float {
+        let x = min(max(soc, 0), 1) * 20
+        let i = min(Int(x), 19)
+        var sum: Float = 0
+        for k in 0..<i { sum += (volts[k] + volts[k + 1]) / 2 }
+        let f = x - Float(i)
+        let end = volts[i] + (volts[i + 1] - volts[i]) * f
+        sum += (volts[i] + end) / 2 * f
+        return sum / 20
+    }
 }

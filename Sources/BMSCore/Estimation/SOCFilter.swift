@@ -95,7 +95,10 @@ public struct SOCFilter: Sendable {
     }
 
     /// The SOC uncertainty (1 σ).
-    public var socSigma: Float { p.s00.squareRoot() }
+    public var socSigma: Float { FloatMath.squareRoot(p.s00) }
+
+    /// The current offset's uncertainty (1 σ), A.
+    public var offsetSigma: Float { FloatMath.squareRoot(p.s33) }
 
     /// R0 at the temperature of the last update, Ω.
     public var presentR0: Float { (parameters.r0 ?? learnedR0) * arrhenius }
@@ -215,6 +218,26 @@ public struct SOCFilter: Sendable {
         soc = value
         p.s01 = 0; p.s02 = 0; p.s03 = 0
         p.s00 = sigma * sigma
+    }
+
+    /// Takes back a stored state after a reset, right after `init` from the first voltage:
+    /// the stored SOC and the voltage's are merged by their variances (on an LFP plateau the
+    /// stored one wins, where the curve is steep the voltage does), unless they disagree by
+    /// more than three σ — then the cell has changed while the BMS was off (replaced,
+    /// charged on the bench) and the voltage is believed.
+    mutating func restore(soc stored: Float, sigma: Float, offset storedOffset: Float, r0: Float, r0Samples samples: Int) {
+        let fromVoltage = p.s00, fromStore = sigma * sigma
+        let difference = stored - soc
+        if difference * difference <= 9 * (fromVoltage + fromStore) {
+            soc = (soc * fromStore + stored * fromVoltage) / (fromVoltage + fromStore)
+            p.s00 = fromVoltage * fromStore / (fromVoltage + fromStore)
+        }
+        let maxOffset = 0.01 * parameters.capacityAh
+        offset = min(max(storedOffset, -maxOffset), maxOffset)
+        if samples > 0 && parameters.r0 == nil {
+            learnedR0 = r0
+            r0Samples = samples
+        }
     }
 
     /// The covariance has a positive finite diagonal and positive 2×2 principal minors (a

@@ -21,6 +21,10 @@ public enum SOCBench {
         public var samples: Int
         public var learnedR0: Float
         public var finalOffset: Float
+        /// The capacity learned from throughput between well-known points, and how many
+        /// samples fed it.
+        public var learnedCapacityAh: Float
+        public var capacitySamples: Int
         /// The filter's SOC at every sample, for plots and tests.
         public var estimates: [Float]
         /// Time, truth and the baseline at every sample.
@@ -48,29 +52,30 @@ public enum SOCBench {
         if currentPositiveDischarge { current = current.map { -$0 } }
         guard time.count >= 2 else { throw .invalid(table.path, "needs at least two samples") }
 
-        var filter = SOCFilter(curve: curve,
-                               parameters: .defaults(chemistry, capacityAh: capacityAh),
-                               voltage: Float(voltage[0]), current: Float(current[0]))
+        var cell = CellEstimator(filter: SOCFilter(curve: curve,
+                                                   parameters: .defaults(chemistry, capacityAh: capacityAh),
+                                                   voltage: Float(voltage[0]), current: Float(current[0])))
         // The reference firmware: SOC from the OCV table at the first sample, then counting.
         var baseline = Double(curve.soc(atVoltage: Float(voltage[0])))
-        var filterErrors = [Double(filter.soc) - truth[0]]
+        var filterErrors = [Double(cell.soc) - truth[0]]
         var baselineErrors = [baseline - truth[0]]
-        var estimates = [filter.soc]
+        var estimates = [cell.soc]
         var baselineEstimates = [baseline]
         for k in 1..<time.count {
             let dt = time[k] - time[k - 1]
-            filter.update(current: Float(current[k]), voltage: Float(voltage[k]),
+            cell.update(current: Float(current[k]), voltage: Float(voltage[k]),
                           temperature: Float(temperature[k]), dt: Float(dt))
             // As the reference firmware does: the current just read times the elapsed time.
             baseline += current[k] * dt / 3600 / Double(capacityAh)
             baseline = min(max(baseline, 0), 1)
-            filterErrors.append(Double(filter.soc) - truth[k])
+            filterErrors.append(Double(cell.soc) - truth[k])
             baselineErrors.append(baseline - truth[k])
-            estimates.append(filter.soc)
+            estimates.append(cell.soc)
             baselineEstimates.append(baseline)
         }
         return Result(filter: score(filterErrors, time), baseline: score(baselineErrors, time),
-                      samples: time.count, learnedR0: filter.learnedR0, finalOffset: filter.offset,
+                      samples: time.count, learnedR0: cell.filter.learnedR0, finalOffset: cell.filter.offset,
+                      learnedCapacityAh: cell.capacity.capacityAh, capacitySamples: cell.capacity.samples,
                       estimates: estimates, times: time, truth: truth,
                       baselineEstimates: baselineEstimates)
     }
