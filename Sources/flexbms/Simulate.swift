@@ -106,6 +106,11 @@ extension FlexBMS {
             let estimate = report.finalEstimatedSOC.map { "\(fixed(Double($0 * 100), 1)) %" } ?? "none"
             print("SOC at the end: true \(fixed(Double(report.finalSOC * 100), 1)) %, BMS estimate \(estimate) (error over the run: RMS \(String(format: "%.2f", report.estimateRMSEPercent)), max \(String(format: "%.2f", report.estimateMaxErrorPercent)) points)")
             let trips = report.events.filter { $0.kind == "trip" }
+            if let h = report.health {
+                let w = h.weakCells
+                let why = w.emptiesFirstCauses.names.map { $0.replacingOccurrences(of: "_", with: " ") }
+                print("health: SOH \(fixed(Double(h.sohEstimated * 100), 1)) % (true \(fixed(Double(h.sohTrue * 100), 1)) %), \(fixed(Double(h.remainingWh), 0)) Wh left, cell \(w.emptiesFirst + 1) empties first" + (why.isEmpty ? "" : " (\(why.joined(separator: ", ")))") + ", lowest capacity cell \(w.lowestCapacity + 1) at \(fixed(Double(w.lowestCapacityRatio * 100), 0)) % of the median")
+            }
             print("\(trips.count) trip(s)" + (trips.isEmpty ? "" : ": " + trips.prefix(8).map { "\($0.fault ?? "?")\($0.cell.map { " cell \($0)" } ?? "") at \(fixed($0.seconds / 3600, 1)) h" }.joined(separator: ", ") + (trips.count > 8 ? ", …" : "")))
             if s.secondsOverVoltage + s.secondsUnderVoltage + s.secondsOverTemperature > 0 {
                 print("LIMITS EXCEEDED WITH CURRENT FLOWING: \(Int(s.secondsOverVoltage)) s over-voltage, \(Int(s.secondsUnderVoltage)) s under-voltage, \(Int(s.secondsOverTemperature)) s over-temperature (beyond the trip plus margin)")

@@ -73,6 +73,25 @@ extension SimulationReport {
             ("soc_est_max_error_pct", fixed(estimateMaxErrorPercent, 3)),
             ("trips", "\(events.filter { $0.kind == "trip" }.count)"),
         ]
+        if let h = health {
+            let w = h.weakCells
+            func causes(_ c: WeakCellCauses) -> String { "[" + c.names.map { "\"\($0)\"" }.joined(separator: ",") + "]" }
+            fields += [
+                ("soh_est", fixed(h.sohEstimated, 4)),
+                ("soh_true", fixed(h.sohTrue, 4)),
+                ("remaining_Wh_est", fixed(h.remainingWh, 1)),
+                ("to_full_Wh_est", fixed(h.roomWh, 1)),
+                ("weak_cells", "{\"empties_first\":\(w.emptiesFirst + 1),\"empties_first_causes\":\(causes(w.emptiesFirstCauses)),"
+                    + "\"fills_first\":\(w.fillsFirst + 1),\"fills_first_causes\":\(causes(w.fillsFirstCauses)),"
+                    + "\"lowest_capacity\":\(w.lowestCapacity + 1),\"lowest_capacity_ratio\":\(fixed(w.lowestCapacityRatio, 3)),"
+                    + "\"highest_resistance\":\(w.highestResistance + 1),\"highest_resistance_ratio\":\(fixed(w.highestResistanceRatio, 3))}"),
+                ("cell_health", "[\n" + h.cells.enumerated().map { i, c in
+                    "    {\"cell\":\(i + 1),\"capacity_true_Ah\":\(fixed(c.capacityTrueAh, 2)),\"capacity_est_Ah\":\(fixed(c.capacityEstimatedAh, 2)),"
+                        + "\"capacity_samples\":\(c.capacitySamples),\"r0_true_mOhm\":\(fixed(c.resistanceTrueMilliohm, 3)),"
+                        + "\"r0_est_mOhm\":\(fixed(c.resistanceEstimatedMilliohm, 3)),\"r0_samples\":\(c.resistanceSamples)}"
+                }.joined(separator: ",\n") + "\n  ]"),
+            ]
+        }
         let eventLines = events.map { e -> String in
             var parts = ["\"t_s\":\(fixed(e.seconds, 1))", "\"kind\":\"\(e.kind)\""]
             if let fault = e.fault { parts.append("\"fault\":\"\(fault)\"") }

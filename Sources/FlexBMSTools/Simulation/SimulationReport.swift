@@ -57,6 +57,8 @@ public struct SimulationReport {
     public var finalEstimatedSOC: Float?
     public var estimateRMSEPercent: Double = 0
     public var estimateMaxErrorPercent: Double = 0
+    /// What the BMS learned about the cells, against the simulated truth, at the end.
+    public var health: HealthSummary?
     /// Limits drawn in the plot.
     public var overvoltage: Float = 0
     public var dischargeCutoff: Float = 0
@@ -64,6 +66,59 @@ public struct SimulationReport {
     /// Cell-steps per second of wall time (steps × series groups / wall time).
     public var cellStepsPerSecond: Double {
         wallSeconds > 0 ? Double(stats.steps) * Double(setup.cells) / wallSeconds : 0
+    }
+}
+
+/// The BMS's state of health and energy figures at the end of a run, beside the truth.
+public struct HealthSummary {
+    public struct Cell {
+        public var capacityTrueAh: Float
+        public var capacityEstimatedAh: Float
+        public var capacitySamples: Int
+        /// R0 at 25 °C, mΩ: the simulated group's, and the BMS's (learned from current steps,
+        /// or its first guess when `resistanceSamples` is 0).
+        public var resistanceTrueMilliohm: Float
+        public var resistanceEstimatedMilliohm: Float
+        public var resistanceSamples: Int
+    }
+
+    public var cells: [Cell]
+    /// The weakest cell's capacity over the label: estimated, and true.
+    public var sohEstimated: Float
+    public var sohTrue: Float
+    public var remainingWh: Float
+    public var roomWh: Float
+    public var weakCells: WeakCellReport
+
+    init?<P: PowerProfile>(_ sim: Simulation<P>) {
+        guard let soh = sim.bms.stateOfHealth, let energy = sim.bms.energy, let weak = sim.bms.weakCells else {
+            return nil
+        }
+        cells = (0..<sim.setup.cells).map { i in
+            let group = sim.pack.groups[i]
+            let cell = sim.bms.estimator.cell(i)!
+            return Cell(capacityTrueAh: group.capacityAh, capacityEstimatedAh: cell.capacity.capacityAh,
+                        capacitySamples: cell.capacity.samples,
+                        resistanceTrueMilliohm: group.r0 * 1000,
+                        resistanceEstimatedMilliohm: cell.filter.learnedR0 * 1000,
+                        resistanceSamples: cell.filter.r0Samples)
+        }
+        sohEstimated = soh
+        sohTrue = cells.map(\.capacityTrueAh).min()! / sim.bms.config.pack.capacityAh
+        remainingWh = energy.remainingWh
+        roomWh = energy.roomWh
+        weakCells = weak
+    }
+}
+
+extension WeakCellCauses {
+    /// The causes as report words.
+    public var names: [String] {
+        var names: [String] = []
+        if contains(.lowCapacity) { names.append("low_capacity") }
+        if contains(.highResistance) { names.append("high_resistance") }
+        if contains(.imbalance) { names.append("imbalance") }
+        return names
     }
 }
 
@@ -109,6 +164,7 @@ public enum SimulationRunner {
         report.simulatedSeconds = Double(simulation.time.milliseconds) / 1000
         report.finalSOC = simulation.pack.packSOC
         report.finalEstimatedSOC = simulation.bms.packSOC
+        report.health = HealthSummary(simulation)
         let errors = report.rows.compactMap { row in row.socEstimated.map { Double($0 - row.socTrue) } }
         if !errors.isEmpty {
             report.estimateRMSEPercent = (errors.reduce(0) { $0 + $1 * $1 } / Double(errors.count)).squareRoot() * 100
