@@ -271,7 +271,7 @@ func expectTripWithinDelay(_ run: Recorded, _ fault: Fault, condition: (Measurem
         setup.spread = .secondLife
         setup.seed = 5
         let profile = StandardProfile(.offgridDay, config: setup.bmsConfig!, seed: 5)
-        let (worst, samples, sim) = try learnedCapacities(setup, profile, days: 6)
+        let (worst, samples, sim) = try learnedCapacities(setup, profile, days: 10)
         #expect(samples >= 3)
         #expect(worst < 0.03, "worst relative error \(worst)")
         // The weak group (60 %) is the one named, and the SOH is its capacity.

@@ -41,8 +41,11 @@ public struct CellEstimator: Sendable {
         }
         guard voltageValid, !restAnchored, restSeconds >= CellEstimator.restDuration else { return }
         restAnchored = true
-        // The relaxed voltage names the SOC where the curve is steep; what polarisation the
-        // filter still holds counts in full against the point's sharpness.
+        // The relaxed voltage names the SOC where the curve is steep. The small current of a
+        // rest still holds an overpotential (a night's base load through the cell's DC
+        // resistance: a few mV, a fraction of a percent that would shrink every capacity
+        // sample by the swing's share of it), so the filter's polarisation is taken off, and
+        // what it holds counts in full against the point's sharpness.
         let polarisation = filter.v1 + filter.v2
         let ocv = voltage - i * filter.presentR0 - polarisation
         let soc = filter.curve.soc(atVoltage: ocv)

@@ -66,15 +66,23 @@ public struct SOCFilter: Sendable {
     public var voltageNoise: Float = 0.002
     public var currentNoise: Float
     /// Slow polarisation: time constant, s, and how much of R0·|i| it may wander per
-    /// time constant while current flows (cells' resistance at minutes is typically 2–3 ×
-    /// their 10 s value; this lets the slow pair reach about 2 × R0·|i|).
+    /// time constant while current flows. It stands for the overpotential an R0-plus-one-RC
+    /// model misses — solid diffusion, which at low C-rates over tens of minutes commonly
+    /// outweighs the ohmic drop several times — so it must be free to reach several R0·|i|
+    /// (the stationary spread of this walk is about slowWander / √2 × R0·|i|). Too tight,
+    /// and an unmodelled overpotential during a long charge is read as extra SOC; too loose,
+    /// and the voltage under current says nothing. 10 was chosen over 3 and 20 on the
+    /// shared DFN records and six virtual-pack runs together (docs/manual/state-of-charge.md).
     public var slowTau: Float = 600
-    public var slowWander: Float = 3
+    public var slowWander: Float = 10
     /// How long the model's voltage errors stay alike, s: n samples within that time carry
     /// the information of one, so their variance is scaled by n. The dynamic part (the
     /// polarisation model under current) for minutes; the curve part (OCV table error, LFP
     /// hysteresis, which depend on the SOC and the last direction of current) for hours.
     public var modelErrorCorrelationSeconds: Float = 300
+    /// The model's voltage error under current, as a fraction of its own overpotential
+    /// (R0 + R1)·|i| (1 σ).
+    public var dynamicErrorFraction: Float = 0.3
     public var curveErrorCorrelationSeconds: Float = 3600
 
     /// Starts from the first voltage reading: SOC from the OCV curve, with an uncertainty that
@@ -168,7 +176,7 @@ public struct SOCFilter: Sendable {
         // The offset enters the voltage now only through the ohmic term; through v1 it acts
         // via the prediction (F), which the covariance already carries.
         let h = (slope, Float(1), Float(1), -r0)
-        let dynamic = 0.3 * abs(i) * (r0 + r1)
+        let dynamic = dynamicErrorFraction * abs(i) * (r0 + r1)
         let curveError = parameters.curveUncertainty
         let noise = voltageNoise * voltageNoise
             + max(1, modelErrorCorrelationSeconds / dt) * dynamic * dynamic
