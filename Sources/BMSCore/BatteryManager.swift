@@ -82,11 +82,9 @@ public struct BatteryManager: Sendable {
         }
         if fresh, let summary {
             estimate(measurement, summary, newEvents: firstNew)
-            let cells = Int(config.pack.seriesCells)
-            let resistance = estimator.resistanceLimits(cells: cells, low: config.cellVoltage.dischargeCutoff,
-                                                        high: config.cellVoltage.chargeTarget)
             limits = ChargeLimits.compute(config: config, summary: summary, allowed: allowedDirections,
-                                          full: fullDetector.isFull, packSOC: packSOC, resistance: resistance)
+                                          full: fullDetector.isFull, packSOC: estimator.packSOC,
+                                          resistance: estimator.resistanceLimits)
             power = summary.cellSum * measurement.current
         } else {
             // No fresh data: nothing may flow; keep the voltages for the protocols.
@@ -108,24 +106,25 @@ public struct BatteryManager: Sendable {
     /// Runs the SOC estimators and pins them where this step's events say where a cell is:
     /// full (the highest cell is at its end) and the discharge cutoff (that cell is empty).
     private mutating func estimate(_ m: Measurement, _ summary: MeasurementSummary, newEvents: Int) {
-        estimator.update(m, summary, config: config)
+        var changed = estimator.update(m, summary, config: config)
         var i = newEvents
         while i < events.count {
             let e = events[i]
             i += 1
             if e.kind == .full && summary.hasPlausibleCell {
                 estimator.markFull(cell: Int(summary.maxCellIndex))
+                changed = true
             } else if e.kind == .trip, e.fault == .dischargeCutoff, let cell = e.index {
                 estimator.markEmpty(cell: Int(cell), volts: e.value, current: m.current)
+                changed = true
             }
         }
+        if changed { estimator.refresh(config: config) }
     }
 
     /// The pack's state of charge (0…1) as a user reads it, or `nil` before the first
     /// measurement.
-    public var packSOC: Float? {
-        estimator.packSOC(cells: Int(config.pack.seriesCells))
-    }
+    public var packSOC: Float? { estimator.packSOC }
 
     /// Charge and energy to empty and to full, or `nil` before the first measurement.
     public var energy: PackEnergy? { estimator.energy(cells: Int(config.pack.seriesCells)) }

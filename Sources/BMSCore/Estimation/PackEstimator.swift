@@ -12,6 +12,12 @@ public struct PackEstimator: Sendable {
     var lastRun: Timestamp?
     /// A stored state to take back at the next start (see `restore(_:)`).
     var pending: EstimatorSnapshot?
+    /// Pack SOC and the resistance limits as of the last run or pin: they change only then,
+    /// and the control step reads them at every cycle.
+    /// The pack SOC (0…1), `nil` before the first measurement; see `refresh`.
+    public private(set) var packSOC: Float?
+    /// The currents the cells' resistance allows, `nil` before any R0 is learned; see `refresh`.
+    public private(set) var resistanceLimits: (charge: Float, discharge: Float)?
     /// The OCV curve the filters use.
     public private(set) var curve: OCVCurve
     /// Seconds between two runs (the firmware's estimation task period).
@@ -46,15 +52,6 @@ public struct PackEstimator: Sendable {
 
     /// Everything estimated about cell `index`, or `nil` before the first measurement.
     public func cell(_ index: Int) -> CellEstimator? { lastRun == nil ? nil : cells[index] }
-
-    /// The pack SOC (0…1), or `nil` before the first measurement: the charge left in the
-    /// cell that empties first over that plus the room left in the cell that fills first,
-    /// each cell with its own (learned) capacity.
-    public func packSOC(cells count: Int) -> Float? {
-        guard let energy = energy(cells: count) else { return nil }
-        let total = energy.remainingAh + energy.roomAh
-        return total > 0 ? energy.remainingAh / total : 0
-    }
 
     /// Charge and energy left to empty and to full, or `nil` before the first measurement.
     /// The pack gives charge until its first cell is empty; each cell gives its share of the
@@ -121,27 +118,6 @@ public struct PackEstimator: Sendable {
         return report
     }
 
-    /// The largest charge and discharge currents the cells' resistance allows (the terminal
-    /// voltage of every cell stays between `low` and `high` at it), counting only cells whose
-    /// resistance has been learned from at least three current steps; `nil` if none has.
-    /// R0 at the present temperature plus the fast polarisation, the resistance a load sees
-    /// over tens of seconds.
-    public func resistanceLimits(cells count: Int, low: Float, high: Float) -> (charge: Float, discharge: Float)? {
-        guard lastRun != nil else { return nil }
-        var charge = Float.infinity, discharge = Float.infinity
-        var learned = false
-        for i in 0..<count {
-            let f = cells[i].filter
-            guard f.r0Samples >= 3 else { continue }
-            learned = true
-            let r = f.presentR0 * (1 + f.parameters.polarisationRatio)
-            let ocv = curve.voltage(atSOC: f.soc)
-            charge = min(charge, max(high - ocv, 0) / r)
-            discharge = min(discharge, max(ocv - low, 0) / r)
-        }
-        return learned ? (charge, discharge) : nil
-    }
-
     /// The state to store for the next start, or `nil` before the first measurement.
     public func snapshot(cells count: Int) -> EstimatorSnapshot? {
         guard lastRun != nil else { return nil }
@@ -172,6 +148,8 @@ public struct PackEstimator: Sendable {
         }
         pending = snapshot
         lastRun = nil
+        packSOC = nil
+        resistanceLimits = nil
     }
 
     static func median(_ values: InlineArray<16, Float>, _ count: Int) -> Float {
@@ -185,8 +163,50 @@ public struct PackEstimator: Sendable {
         return count % 2 == 1 ? sorted[count / 2] : (sorted[count / 2 - 1] + sorted[count / 2]) / 2
     }
 
-    /// Runs the filters on a fresh measurement when the period has passed since the last run.
-    mutating func update(_ m: Measurement, _ summary: MeasurementSummary, config: BMSConfig) {
+    /// Recomputes the pack SOC and the resistance limits after a run or a pin (written out
+    /// here rather than in non-mutating helpers: calling one from this mutating context
+    /// copied the 5 kB of cell estimators at every run).
+    ///
+    /// Pack SOC: the charge left in the cell that empties first over that plus the room left
+    /// in the cell that fills first, each cell with its own (learned) capacity.
+    ///
+    /// Resistance limits: the largest charge and discharge currents that keep every cell's
+    /// terminal voltage between the discharge cutoff and the charge target, at R0 for the
+    /// present temperature plus the fast polarisation (the resistance a load sees over tens
+    /// of seconds), counting only cells whose R0 was learned from at least three current
+    /// steps; `nil` while none has.
+    mutating func refresh(config: BMSConfig) {
+        let count = Int(config.pack.seriesCells)
+        guard lastRun != nil, count > 0 else {
+            packSOC = nil
+            resistanceLimits = nil
+            return
+        }
+        let low = config.cellVoltage.dischargeCutoff, high = config.cellVoltage.chargeTarget
+        var remaining = Float.infinity, room = Float.infinity
+        var charge = Float.infinity, discharge = Float.infinity
+        var learned = false
+        for i in 0..<count {
+            let q = cells[i].filter.parameters.capacityAh
+            let s = min(max(cells[i].soc, 0), 1)
+            remaining = min(remaining, s * q)
+            room = min(room, (1 - s) * q)
+            guard cells[i].filter.r0Samples >= 3 else { continue }
+            learned = true
+            let r = cells[i].filter.presentR0 * (1 + cells[i].filter.parameters.polarisationRatio)
+            let ocv = curve.voltage(atSOC: s)
+            charge = min(charge, max(high - ocv, 0) / r)
+            discharge = min(discharge, max(ocv - low, 0) / r)
+        }
+        let total = remaining + room
+        packSOC = total > 0 ? remaining / total : 0
+        resistanceLimits = learned ? (charge, discharge) : nil
+    }
+
+    /// Runs the filters on a fresh measurement when the period has passed since the last run;
+    /// returns whether they ran.
+    @discardableResult
+    mutating func update(_ m: Measurement, _ summary: MeasurementSummary, config: BMSConfig) -> Bool {
         let count = Int(config.pack.seriesCells)
         // Cell temperature for the resistance: the middle of the cell sensors' range.
         var temperature: Float = 25
@@ -196,7 +216,7 @@ public struct PackEstimator: Sendable {
         guard let last = lastRun else {
             let parameters = CellModelParameters.defaults(config.pack.chemistry,
                                                           capacityAh: config.pack.capacityAh)
-            guard summary.hasPlausibleCell else { return }
+            guard summary.hasPlausibleCell else { return false }
             for i in 0..<count {
                 // A cell whose reading is implausible (open wire) starts from the middle of
                 // the plausible ones, with the wide uncertainty the curve gives there.
@@ -209,10 +229,10 @@ public struct PackEstimator: Sendable {
             }
             pending = nil
             lastRun = m.timestamp
-            return
+            return true
         }
         let elapsed = m.timestamp.milliseconds(since: last)
-        guard elapsed >= period, elapsed < 0x8000_0000 else { return }
+        guard elapsed >= period, elapsed < 0x8000_0000 else { return false }
         let dt = Float(Int(elapsed)) / 1000
         for i in 0..<count {
             // A reading outside the sense range (open wire) says nothing about the cell:
@@ -223,6 +243,7 @@ public struct PackEstimator: Sendable {
                             voltageValid: plausible)
         }
         lastRun = m.timestamp
+        return true
     }
 
     /// Full: the highest cell is at its end (CV tail or run-away level).
