@@ -150,6 +150,15 @@ public struct BatteryManager: Sendable {
         return lowest / config.pack.capacityAh
     }
 
+    /// Gives the estimators an OCV table calibrated on this pack's cells (`flexbms calibrate
+    /// ocv`) in place of the chemistry's preset; they restart from the next measurement, and
+    /// from then on rests also teach each cell's capacity. A table that falls is refused and
+    /// changes nothing. Another pack (`apply` with another cell count, capacity or chemistry)
+    /// goes back to the preset.
+    public mutating func useCalibratedOCV(_ curve: OCVCurve) throws(OCVCurveError) {
+        try estimator.useCalibratedCurve(curve)
+    }
+
     /// What the estimators must keep across a reset (the firmware stores it in flash), or
     /// `nil` before the first measurement.
     public var estimatorSnapshot: EstimatorSnapshot? { estimator.snapshot(cells: Int(config.pack.seriesCells)) }

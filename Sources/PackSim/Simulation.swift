@@ -53,6 +53,8 @@ public struct Simulation<Profile: PowerProfile> {
         } catch {
             throw .config(error)
         }
+        // The cells' own OCV table, as a user hands it over after `flexbms calibrate ocv`.
+        try? bms.useCalibratedOCV(OCVCurve(volts: parameters.ocv))
         self.setup = setup
         self.profile = profile
         let root = SimRandom(seed: setup.seed)

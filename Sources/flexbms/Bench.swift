@@ -188,7 +188,7 @@ extension FlexBMS.Bench {
                 let curve = try ocv.map { path throws(NumericTableError) in try OCVCalibration.read(path: path) }
                     ?? OCVCurve.preset(chemistry.chemistry)!
                 result = try SOCBench.run(NumericTable(path: data), chemistry: chemistry.chemistry,
-                                          capacityAh: capacity, curve: curve,
+                                          capacityAh: capacity, curve: curve, curveIsCalibrated: ocv != nil,
                                           currentPositiveDischarge: dischargePositive)
             } catch {
                 printError("\(error)")

@@ -95,7 +95,8 @@ import Testing
         let curve = OCVCurve.preset(.nmc)!
         var cell = SyntheticCell(soc: 0.8, curve: curve, capacity: 90, r0: 0.0008, r1: 0.0008, tau: 60)
         var estimator = CellEstimator(filter: SOCFilter(curve: curve, parameters: .defaults(.nmc, capacityAh: 100),
-                                                        voltage: cell.step(current: 0, dt: 0), current: 0))
+                                                        voltage: cell.step(current: 0, dt: 0), current: 0),
+                                      learnsCapacity: true)
         var worst: Float = 0
         for day in 0..<6 {
             for (current, hours) in [(Float(0), 1), (-9, 4.5), (0, 1), (9, 4.5)] as [(Float, Double)] {
@@ -116,7 +117,8 @@ import Testing
         let curve = OCVCurve.preset(.lfp)!
         func restedTwoHours(at soc: Float) -> CellEstimator {
             var estimator = CellEstimator(filter: SOCFilter(curve: curve, parameters: .defaults(.lfp, capacityAh: 100),
-                                                            voltage: curve.voltage(atSOC: soc), current: 0))
+                                                            voltage: curve.voltage(atSOC: soc), current: 0),
+                                          learnsCapacity: true)
             for _ in 0..<720 { estimator.update(current: 0, voltage: curve.voltage(atSOC: soc), temperature: 25, dt: 10) }
             return estimator
         }
@@ -125,6 +127,32 @@ import Testing
         let knee = restedTwoHours(at: 0.97)
         #expect(knee.capacity.hasAnchor)
         #expect(abs(knee.capacity.anchorSOC - 0.97) < 0.005)
+    }
+}
+
+@Suite struct CalibratedCurveTests {
+    @Test func onlyACalibratedCurveTeachesTheCapacity() throws {
+        // NMC at rest at 3.90 V (steep enough for a point) for an hour.
+        func rested(calibrated: Bool) throws -> CellEstimator {
+            var rig = Rig(BMSConfig.preset(.nmc, cells: 16, capacityAh: 100)!)
+            if calibrated { try rig.bms.useCalibratedOCV(OCVCurve.preset(.nmc)!) }
+            rig.run(until: 3_600_000, period: 1000) { sample(at: $0, cell: 3.90) }
+            return rig.bms.estimator.cell(0)!
+        }
+        #expect(try !rested(calibrated: false).capacity.hasAnchor)
+        #expect(try rested(calibrated: true).capacity.hasAnchor)
+    }
+
+    @Test func aFallingTableIsRefusedAndChangesNothing() {
+        var rig = Rig()
+        rig.run(until: 2000, period: 1000) { sample(at: $0, cell: 3.265) }
+        var bad = OCVCurve.preset(.lfp)!
+        bad.volts[7] = 3.0
+        #expect(throws: OCVCurveError.falls(atPoint: 7)) { try rig.bms.useCalibratedOCV(bad) }
+        let flat = OCVCurve(volts: InlineArray(repeating: 3.3))
+        #expect(throws: OCVCurveError.flat) { try rig.bms.useCalibratedOCV(flat) }
+        #expect(!rig.bms.estimator.curveIsCalibrated)
+        #expect(rig.bms.packSOC != nil)
     }
 }
 

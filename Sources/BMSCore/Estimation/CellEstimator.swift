@@ -17,8 +17,15 @@ public struct CellEstimator: Sendable {
     /// The sharpest a rest point must be to count for the capacity: 2 % SOC (1 σ).
     public static var restPointSigma: Float { 0.02 }
 
-    public init(filter: SOCFilter, capacityPriorSigma: Float = 0.1) {
+    /// Whether rests teach the capacity: only against an OCV table calibrated on these cells.
+    /// A preset is a chemistry's typical curve; cells in hand may sit tens of mV off it, and
+    /// a rest point read through the wrong curve makes a wrong capacity that then drives the
+    /// SOC (the NMC preset on the LG M50 record taught 3.3 Ah for a 5.15 Ah cell).
+    public let learnsCapacity: Bool
+
+    public init(filter: SOCFilter, learnsCapacity: Bool, capacityPriorSigma: Float = 0.1) {
         self.filter = filter
+        self.learnsCapacity = learnsCapacity
         capacity = CapacityEstimator(labelAh: filter.parameters.capacityAh, relativeSigma: capacityPriorSigma)
     }
 
@@ -39,7 +46,7 @@ public struct CellEstimator: Sendable {
             restSeconds = 0
             restAnchored = false
         }
-        guard voltageValid, !restAnchored, restSeconds >= CellEstimator.restDuration else { return }
+        guard learnsCapacity, voltageValid, !restAnchored, restSeconds >= CellEstimator.restDuration else { return }
         restAnchored = true
         // The relaxed voltage names the SOC where the curve is steep. The small current of a
         // rest still holds an overpotential (a night's base load through the cell's DC

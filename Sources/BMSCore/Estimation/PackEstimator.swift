@@ -18,8 +18,11 @@ public struct PackEstimator: Sendable {
     public private(set) var packSOC: Float?
     /// The currents the cells' resistance allows, `nil` before any R0 is learned; see `refresh`.
     public private(set) var resistanceLimits: (charge: Float, discharge: Float)?
-    /// The OCV curve the filters use.
+    /// The OCV curve the filters use, and whether it was calibrated on the pack's own cells
+    /// (`useCalibratedCurve`) rather than a chemistry's preset: only then do rests teach the
+    /// capacity.
     public private(set) var curve: OCVCurve
+    public private(set) var curveIsCalibrated = false
     /// Seconds between two runs (the firmware's estimation task period).
     public var period: UInt32 = 1000
 
@@ -27,7 +30,20 @@ public struct PackEstimator: Sendable {
         self.curve = curve
         let placeholder = SOCFilter(curve: curve, parameters: .defaults(.custom, capacityAh: 1),
                                     voltage: curve.voltage(atSOC: 0.5), current: 0)
-        cells = InlineArray(repeating: CellEstimator(filter: placeholder))
+        cells = InlineArray(repeating: CellEstimator(filter: placeholder, learnsCapacity: false))
+    }
+
+    /// Replaces the curve with one calibrated on the pack's cells (`flexbms calibrate ocv`);
+    /// the estimators restart from the next measurement. A curve that falls anywhere is
+    /// refused, naming the first point that does (0-based, of the 21).
+    public mutating func useCalibratedCurve(_ calibrated: OCVCurve) throws(OCVCurveError) {
+        for i in 1..<21 where !(calibrated.volts[i] >= calibrated.volts[i - 1]) { throw .falls(atPoint: i) }
+        guard calibrated.volts[20] > calibrated.volts[0] else { throw .flat }
+        curve = calibrated
+        curveIsCalibrated = true
+        lastRun = nil
+        packSOC = nil
+        resistanceLimits = nil
     }
 
     /// The curve for a configuration: the chemistry's preset, or for `custom` a straight line
@@ -224,7 +240,8 @@ public struct PackEstimator: Sendable {
                 let plausible = v >= config.plausibility.cellSenseMinimum && v <= config.plausibility.cellSenseMaximum
                 cells[i] = CellEstimator(filter: SOCFilter(curve: curve, parameters: parameters,
                                                            voltage: plausible ? v : (summary.minCell + summary.maxCell) / 2,
-                                                           current: m.current))
+                                                           current: m.current),
+                                         learnsCapacity: curveIsCalibrated)
                 if let stored = pending { cells[i].restore(stored.cells[i]) }
             }
             pending = nil

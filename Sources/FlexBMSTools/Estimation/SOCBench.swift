@@ -43,7 +43,8 @@ public enum SOCBench {
     }
 
     public static func run(_ table: NumericTable, chemistry: Chemistry, capacityAh: Float,
-                           curve: OCVCurve, currentPositiveDischarge: Bool) throws(NumericTableError) -> Result {
+                           curve: OCVCurve, curveIsCalibrated: Bool,
+                           currentPositiveDischarge: Bool) throws(NumericTableError) -> Result {
         let time = try table.values("time_s")
         var current = try table.values("current_meas_A")
         let voltage = try table.values("voltage_meas_V")
@@ -54,7 +55,8 @@ public enum SOCBench {
 
         var cell = CellEstimator(filter: SOCFilter(curve: curve,
                                                    parameters: .defaults(chemistry, capacityAh: capacityAh),
-                                                   voltage: Float(voltage[0]), current: Float(current[0])))
+                                                   voltage: Float(voltage[0]), current: Float(current[0])),
+                                 learnsCapacity: curveIsCalibrated)
         // The reference firmware: SOC from the OCV table at the first sample, then counting.
         var baseline = Double(curve.soc(atVoltage: Float(voltage[0])))
         var filterErrors = [Double(cell.soc) - truth[0]]
