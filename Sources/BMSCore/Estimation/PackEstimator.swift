@@ -12,11 +12,11 @@ public struct PackEstimator: Sendable {
     var lastRun: Timestamp?
     /// A stored state to take back at the next start (see `restore(_:)`).
     var pending: EstimatorSnapshot?
-    /// Pack SOC and the resistance limits as of the last run or pin: they change only then,
-    /// and the control step reads them at every cycle.
-    /// The pack SOC (0…1), `nil` before the first measurement; see `refresh`.
+    /// Pack SOC and the resistance limits as of the last run or pin (they change only then,
+    /// and the control step reads them at every cycle); see `refresh`.
+    /// The pack SOC (0…1), `nil` before the first measurement.
     public private(set) var packSOC: Float?
-    /// The currents the cells' resistance allows, `nil` before any R0 is learned; see `refresh`.
+    /// The currents the cells' resistance allows, `nil` before any R0 is learned.
     public private(set) var resistanceLimits: (charge: Float, discharge: Float)?
     /// The OCV curve the filters use, and whether it was calibrated on the pack's own cells
     /// (`useCalibratedCurve`) rather than a chemistry's preset: only then do rests teach the
