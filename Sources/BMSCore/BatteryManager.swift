@@ -38,7 +38,7 @@ public struct BatteryManager: Sendable {
         guard violations.isEmpty else { throw .invalid(violations) }
         self.config = config
         self.inputs = config.inputs
-        self.estimator = PackEstimator(curve: PackEstimator.curve(for: config))
+        self.estimator = PackEstimator(config: config)
     }
 
     /// Replaces the configuration if it is valid; otherwise throws `.invalid` with every
@@ -48,9 +48,11 @@ public struct BatteryManager: Sendable {
         guard violations.isEmpty else { throw .invalid(violations) }
         let old = config.pack, new = newConfig.pack
         if old.seriesCells != new.seriesCells || old.capacityAh != new.capacityAh
-            || old.chemistry != new.chemistry {
-            // Another pack: the estimators start again from the next measurement.
-            estimator = PackEstimator(curve: PackEstimator.curve(for: newConfig))
+            || old.chemistry != new.chemistry || PackEstimator.curve(for: config) != PackEstimator.curve(for: newConfig)
+            || config.hasOCVTable != newConfig.hasOCVTable {
+            // Another pack or another curve: the estimators start again from the next
+            // measurement.
+            estimator = PackEstimator(config: newConfig)
         }
         config = newConfig
         events.append(BMSEvent(kind: .configApplied, time: time, state: switching.state))
@@ -148,15 +150,6 @@ public struct BatteryManager: Sendable {
             lowest = min(lowest, estimator.cells[i].capacity.capacityAh)
         }
         return lowest / config.pack.capacityAh
-    }
-
-    /// Gives the estimators an OCV table calibrated on this pack's cells (`flexbms calibrate
-    /// ocv`) in place of the chemistry's preset; they restart from the next measurement, and
-    /// from then on rests also teach each cell's capacity. A table that falls is refused and
-    /// changes nothing. Another pack (`apply` with another cell count, capacity or chemistry)
-    /// goes back to the preset.
-    public mutating func useCalibratedOCV(_ curve: OCVCurve) throws(OCVCurveError) {
-        try estimator.useCalibratedCurve(curve)
     }
 
     /// What the estimators must keep across a reset (the firmware stores it in flash), or

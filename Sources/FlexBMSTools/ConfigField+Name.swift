@@ -4,8 +4,19 @@ import BMSCore
 extension ConfigField {
     /// The field's full name as used in files and on ThingSet, e.g. `sCellOvervoltage_V`.
     public var name: String {
+        if case .ocvPoint(let k) = self { return "\(ConfigField.ocvTableName)[\(k.index)]" }
         let (a, b, c) = nameParts
         return "\(a)\(b)\(c)"
+    }
+
+    /// The OCV table's name: one array of 21 volts in files (SOC 100 % first); a single point
+    /// is `sOcvPoints_V[k]`.
+    public static let ocvTableName = "sOcvPoints_V"
+
+    /// Whether the field is a point of the OCV table.
+    public var isOCVPoint: Bool {
+        if case .ocvPoint = self { return true }
+        return false
     }
 
     /// Every field, in file order.

@@ -3,7 +3,9 @@ import Foundation
 
 /// Reading and writing configuration files: a JSON object whose keys are the ThingSet names
 /// of the `Conf` items (`sCellOvervoltage_V`, …), the enable inputs `wChgEnable` and
-/// `wDisEnable`, and `sCellChemistry` as a string.
+/// `wDisEnable`, `sCellChemistry` as a string, and the optional OCV table `sOcvPoints_V` as
+/// an array of 21 volts from SOC 100 % down to 0 % (absent or null: none, the chemistry's
+/// preset curve is used).
 ///
 /// A file may be partial: keys it leaves out take the preset of the file's chemistry,
 /// series cell count and capacity (which must then be given), so a field engineer can write
@@ -23,6 +25,10 @@ public enum ConfigFile {
 
         var values: [(ConfigField, ConfigValue)] = []
         for key in object.keys.sorted() {
+            if key == ConfigField.ocvTableName {
+                values += try ocvTable(object[key]!)
+                continue
+            }
             guard let field = ConfigField(name: key) else {
                 throw .unknownKey(key, suggestion: ConfigField.suggestion(for: key))
             }
@@ -39,7 +45,7 @@ public enum ConfigFile {
         var base: BMSConfig
         var fromPreset: [ConfigField] = []
         if chemistry == .custom {
-            let missing = ConfigField.all.filter { given($0) == nil }.map(\.name)
+            let missing = ConfigField.all.filter { !$0.isOCVPoint && given($0) == nil }.map(\.name)
             guard missing.isEmpty else {
                 throw .missingKeys(missing, reason: "a custom chemistry has no preset to fill them from")
             }
@@ -59,7 +65,7 @@ public enum ConfigFile {
             base = BMSConfig.preset(chemistry, cells: UInt8(clamping: cells), capacityAh: capacity,
                                     parallelCells: UInt8(clamping: parallel),
                                     boardMaximumCurrent: boardMaximum)!
-            fromPreset = ConfigField.all.filter { given($0) == nil }
+            fromPreset = ConfigField.all.filter { !$0.isOCVPoint && given($0) == nil }
         }
         for (field, value) in values {
             do {
@@ -84,8 +90,12 @@ public enum ConfigFile {
 
     /// The configuration as a JSON object, one key per line in a fixed order.
     public static func encode(_ config: BMSConfig) -> String {
-        let lines = ConfigField.all.map { field in
+        var lines = ConfigField.all.filter { !$0.isOCVPoint }.map { field in
             "  \"\(field.name)\": \(text(of: config.value(of: field)))"
+        }
+        if config.hasOCVTable {
+            let points = (0..<21).map { text(of: .float(config.ocvPoints[$0])) }
+            lines.append("  \"\(ConfigField.ocvTableName)\": [" + points.joined(separator: ", ") + "]")
         }
         return "{\n" + lines.joined(separator: ",\n") + "\n}\n"
     }
@@ -103,6 +113,18 @@ public enum ConfigFile {
     /// Sets the field called `name` from its text form as typed on a command line
     /// (`3.65`, `true`, `LFP`), checking name and kind as a file would.
     public static func set(_ name: String, text: String, in config: inout BMSConfig) throws(ConfigFileError) {
+        if name == ConfigField.ocvTableName {
+            let raw: JSONValue
+            do {
+                raw = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+            } catch {
+                throw .wrongType(key: name, expected: ocvTableShape, got: "\"\(text)\"")
+            }
+            for (field, value) in try ocvTable(raw) {
+                do { try config.set(field, to: value) } catch { throw ConfigFileError(error, key: field.name) }
+            }
+            return
+        }
         guard let field = ConfigField(name: name) else {
             throw .unknownKey(name, suggestion: ConfigField.suggestion(for: name))
         }
@@ -157,6 +179,23 @@ public enum ConfigFile {
         case (.uint8, _), (.uint32, _):
             throw .wrongType(key: key, expected: "a whole number", got: raw.summary)
         }
+    }
+
+    static let ocvTableShape = "an array of 21 volts from SOC 100 % down to 0 %, or null for none"
+
+    /// The 21 points of an OCV table given as an array (null: none, all points 0).
+    private static func ocvTable(_ raw: JSONValue) throws(ConfigFileError) -> [(ConfigField, ConfigValue)] {
+        let key = ConfigField.ocvTableName
+        if case .null = raw { return (0..<21).map { (.ocvPoint(.at($0)), .float(0)) } }
+        guard case .array(let items) = raw, items.count == 21 else {
+            throw .wrongType(key: key, expected: ocvTableShape, got: raw.summary)
+        }
+        var values: [(ConfigField, ConfigValue)] = []
+        for (k, item) in items.enumerated() {
+            let field = ConfigField.ocvPoint(.at(k))
+            values.append((field, try value(item, for: field, key: field.name)))
+        }
+        return values
     }
 
     private static func detail(of error: Error) -> String {

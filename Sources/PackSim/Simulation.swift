@@ -47,14 +47,15 @@ public struct Simulation<Profile: PowerProfile> {
         guard let parameters = CellParameters.of(setup.chemistry) else { throw .noCellModel }
         guard (1...16).contains(setup.cells), setup.parallel >= 1, setup.capacityAh > 0,
               setup.stepMilliseconds > 0 else { throw .badShape }
-        guard let config = setup.bmsConfig else { throw .noCellModel }
+        guard var config = setup.bmsConfig else { throw .noCellModel }
+        // Without a table of its own the BMS gets the cells' OCV table, as a user sets it
+        // after `flexbms calibrate ocv` on these cells.
+        if !config.hasOCVTable { config.setOCVTable(OCVCurve(volts: parameters.ocv)) }
         do {
             bms = try BatteryManager(config: config)
         } catch {
             throw .config(error)
         }
-        // The cells' own OCV table, as a user hands it over after `flexbms calibrate ocv`.
-        try? bms.useCalibratedOCV(OCVCurve(volts: parameters.ocv))
         self.setup = setup
         self.profile = profile
         let root = SimRandom(seed: setup.seed)

@@ -23,7 +23,11 @@ extension FlexBMS.Calibrate {
                 discharge and the charge branch, each with its SOC axis from its own charge \
                 throughput.
 
-                Example: flexbms calibrate ocv --data cell_c20.csv --discharge-positive --out ocv.csv
+                With --config the table is also written into that configuration file as \
+                sOcvPoints_V (the file is validated whole and left unchanged if anything is \
+                wrong): the BMS then uses it, and learns each cell's capacity at rests.
+
+                Example: flexbms calibrate ocv --data cell_c20.csv --discharge-positive --out ocv.csv --config pack.json
                 """)
 
         @Option(help: "The C/20 record (CSV).")
@@ -32,6 +36,8 @@ extension FlexBMS.Calibrate {
         var out: String?
         @Flag(name: .customLong("discharge-positive"), help: "The record counts discharge current as positive.")
         var dischargePositive = false
+        @Option(help: "Also set the table (sOcvPoints_V) in this configuration file.")
+        var config: String?
 
         func run() throws {
             let result: OCVCalibration.Result
@@ -43,11 +49,36 @@ extension FlexBMS.Calibrate {
                 throw ExitCode(2)
             }
             let text = OCVCalibration.csv(result.curve)
-            if let out {
-                try writeText(text, to: out)
-                print("wrote \(out): discharge \(String(format: "%.3f", result.dischargeAh)) Ah, charge \(String(format: "%.3f", result.chargeAh)) Ah, largest branch half-gap \(String(format: "%.1f", result.maxHalfGap * 1000)) mV")
-            } else {
+            // The mean of the two branches: a constant current-sensor offset adds to one and
+            // takes from the other.
+            let summary = "discharge \(String(format: "%.3f", result.dischargeAh)) Ah, charge \(String(format: "%.3f", result.chargeAh)) Ah (capacity about \(String(format: "%.3f", (result.dischargeAh + result.chargeAh) / 2)) Ah, their mean), largest branch half-gap \(String(format: "%.1f", result.maxHalfGap * 1000)) mV"
+            if let config {
+                var decoded: DecodedConfig
+                do {
+                    decoded = try ConfigFile.read(path: config)
+                } catch {
+                    printError("\(config): \(error)")
+                    throw ExitCode(2)
+                }
+                decoded.config.setOCVTable(result.curve)
+                let violations = decoded.config.validate()
+                guard violations.isEmpty else {
+                    printViolations(violations, to: "\(config) (not changed)")
+                    throw ExitCode(1)
+                }
+                do {
+                    try ConfigFile.write(decoded.config, to: config)
+                } catch {
+                    printError("\(error)")
+                    throw ExitCode(2)
+                }
+            }
+            if let out { try writeText(text, to: out) }
+            if out == nil && self.config == nil {
                 print(text, terminator: "")
+            } else {
+                let targets = [out, config.map { "sOcvPoints_V in \($0)" }].compactMap { $0 }
+                print("wrote " + targets.joined(separator: " and ") + ": " + summary)
             }
         }
     }

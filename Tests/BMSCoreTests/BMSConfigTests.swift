@@ -148,12 +148,17 @@ import Testing
 
     @Test func fieldNamesAreUniqueAndFollowThingSetRules() {
         var names: [String] = []
+        var ocvPoints = 0
         ConfigField.forEach { field in
+            // The 21 OCV points share one name: they are one array item, `sOcvPoints_V`.
+            if case .ocvPoint = field { ocvPoints += 1; return }
             let (a, b, c) = field.nameParts
             names.append("\(a)\(b)\(c)")
         }
         #expect(Set(names).count == names.count)
         #expect(names.count == 50 + 3 * 16)
+        #expect(ocvPoints == 21)
+        #expect(ConfigField.ocvPoint(.soc80).nameParts.0.description == "sOcvPoints_V")
         for name in names {
             #expect(name.first == "s" || name.first == "w", "\(name)")
             #expect(name.filter { $0 == "_" }.count <= 1, "\(name)")

@@ -130,28 +130,63 @@ import Testing
     }
 }
 
-@Suite struct CalibratedCurveTests {
-    @Test func onlyACalibratedCurveTeachesTheCapacity() throws {
+@Suite struct OCVTableSettingTests {
+    @Test func onlyTheCellsOwnTableTeachesTheCapacity() throws {
         // NMC at rest at 3.90 V (steep enough for a point) for an hour.
-        func rested(calibrated: Bool) throws -> CellEstimator {
-            var rig = Rig(BMSConfig.preset(.nmc, cells: 16, capacityAh: 100)!)
-            if calibrated { try rig.bms.useCalibratedOCV(OCVCurve.preset(.nmc)!) }
+        func rested(withTable: Bool) -> CellEstimator {
+            var config = BMSConfig.preset(.nmc, cells: 16, capacityAh: 100)!
+            if withTable { config.setOCVTable(OCVCurve.preset(.nmc)!) }
+            var rig = Rig(config)
             rig.run(until: 3_600_000, period: 1000) { sample(at: $0, cell: 3.90) }
             return rig.bms.estimator.cell(0)!
         }
-        #expect(try !rested(calibrated: false).capacity.hasAnchor)
-        #expect(try rested(calibrated: true).capacity.hasAnchor)
+        #expect(!rested(withTable: false).capacity.hasAnchor)
+        #expect(rested(withTable: true).capacity.hasAnchor)
     }
 
-    @Test func aFallingTableIsRefusedAndChangesNothing() {
+    @Test func theTableRunsFromFullToEmptyAsTheReferenceFirmwareStoresIt() {
+        var config = lfp16()
+        #expect(!config.hasOCVTable && config.ocvCurve == nil)
+        config.setOCVTable(OCVCurve.preset(.lfp)!)
+        #expect(config.ocvPoints[0] == 3.392 && config.ocvPoints[20] == 2.833)
+        #expect(config.ocvCurve == OCVCurve.preset(.lfp)!)
+        #expect(config.validate().isEmpty)
+        config.setOCVTable(nil)
+        #expect(!config.hasOCVTable)
+    }
+
+    @Test func aBadTableNamesThePoint() {
+        var config = lfp16()
+        config.setOCVTable(OCVCurve.preset(.lfp)!)
+        config.ocvPoints[7] = 3.5                 // above the 60 % point before it
+        var rules = config.validate().map { ($0.rule, $0.field) }
+        #expect(rules.count == 1)
+        #expect(rules.first! == (.ocvTableRisesTowardEmpty, .ocvPoint(.soc65)))
+        config.setOCVTable(OCVCurve(volts: InlineArray(repeating: 3.3)))
+        rules = config.validate().map { ($0.rule, $0.field) }
+        #expect(rules.count == 1 && rules.first! == (.ocvTableFlat, .ocvPoint(.soc100)))
+        // A half-written table: the zero points are out of range, not "no table".
+        config.setOCVTable(OCVCurve.preset(.lfp)!)
+        config.ocvPoints[20] = 0
+        rules = config.validate().map { ($0.rule, $0.field) }
+        #expect(rules.count == 1 && rules.first! == (.outOfRange, .ocvPoint(.soc0)))
+    }
+
+    @Test func applyingATableRestartsTheEstimatorsOnIt() throws {
         var rig = Rig()
         rig.run(until: 2000, period: 1000) { sample(at: $0, cell: 3.265) }
-        var bad = OCVCurve.preset(.lfp)!
-        bad.volts[7] = 3.0
-        #expect(throws: OCVCurveError.falls(atPoint: 7)) { try rig.bms.useCalibratedOCV(bad) }
-        let flat = OCVCurve(volts: InlineArray(repeating: 3.3))
-        #expect(throws: OCVCurveError.flat) { try rig.bms.useCalibratedOCV(flat) }
         #expect(!rig.bms.estimator.curveIsCalibrated)
+        var bad = rig.bms.config
+        bad.setOCVTable(OCVCurve.preset(.lfp)!)
+        bad.ocvPoints[3] = 9
+        #expect(throws: ConfigError.self) { try rig.bms.apply(bad, at: Timestamp(milliseconds: 2100)) }
+        #expect(rig.bms.packSOC != nil && !rig.bms.estimator.curveIsCalibrated)
+        var good = rig.bms.config
+        good.setOCVTable(OCVCurve.preset(.lfp)!)
+        try rig.bms.apply(good, at: Timestamp(milliseconds: 2200))
+        #expect(rig.bms.estimator.curveIsCalibrated)
+        #expect(rig.bms.packSOC == nil)
+        rig.run(until: 5000, period: 1000) { sample(at: $0, cell: 3.265) }
         #expect(rig.bms.packSOC != nil)
     }
 }

@@ -18,6 +18,25 @@ import Testing
         }
     }
 
+    @Test func theOCVTableIsOneArrayFromFullToEmpty() throws {
+        var config = BMSConfig.preset(.lfp, cells: 8, capacityAh: 100)!
+        #expect(!ConfigFile.encode(config).contains("sOcvPoints_V"))
+        config.setOCVTable(OCVCurve.preset(.lfp)!)
+        let text = ConfigFile.encode(config)
+        #expect(text.contains("\"sOcvPoints_V\": [3.392, 3.314,"))
+        let back = try ConfigFile.decode(Data(text.utf8)).config
+        #expect(back.ocvCurve == OCVCurve.preset(.lfp)!)
+        // One point by name, and the whole table from a command line.
+        try ConfigFile.set("sOcvPoints_V[20]", text: "2.9", in: &config)
+        #expect(config.ocvPoints[20] == 2.9)
+        try ConfigFile.set("sOcvPoints_V", text: "null", in: &config)
+        #expect(!config.hasOCVTable)
+        #expect(throws: ConfigFileError.self) { try ConfigFile.set("sOcvPoints_V", text: "[3.3, 3.2]", in: &config) }
+        #expect(throws: ConfigFileError.self) {
+            try ConfigFile.decode(Data(#"{"sCellChemistry": "LFP", "sSeriesCellCount": 8, "sNominalCapacity_Ah": 100, "sOcvPoints_V": "flat"}"#.utf8))
+        }
+    }
+
     @Test func partialFileTakesTheRestFromThePreset() throws {
         let decoded = try decode("""
             {"sCellChemistry": "nmc", "sSeriesCellCount": 14, "sNominalCapacity_Ah": 50,
@@ -27,7 +46,10 @@ import Testing
         #expect(decoded.config.cellVoltage.overvoltage == 4.22)
         #expect(decoded.config.cellVoltage.chargeTarget == 4.20)      // from the preset
         #expect(decoded.config.current.dischargeOvercurrent == 50)    // 1 C
-        #expect(decoded.fromPreset.count == ConfigField.all.count - 4)
+        // Every plain and per-fault field but the four given; the OCV table is not a preset
+        // value (absent means none).
+        #expect(decoded.fromPreset.count == ConfigField.all.count - 21 - 4)
+        #expect(!decoded.config.hasOCVTable)
     }
 
     @Test func boardMaximumInTheFileShapesThePreset() throws {

@@ -25,6 +25,49 @@ func sharedData(_ name: String) -> String {
         #expect(abs(Double(mid[1])! - ocvAt50) < tolerance)
     }
 
+    @Test func calibrateOCVWritesTheTableIntoAConfigFile() throws {
+        let dir = try Scratch()
+        defer { dir.cleanup() }
+        _ = try flexbms(["config", "show", "--chemistry", "nmc", "--cells", "4", "--capacity", "5",
+                         "--out", dir.path("pack.json")])
+        let r = try flexbms(["calibrate", "ocv", "--data", sharedData("nmc_chen2020_ocv_c20_10s.csv"),
+                             "--discharge-positive", "--config", dir.path("pack.json")])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("sOcvPoints_V in"), "\(r.stdout)")
+        let object = try JSONSerialization.jsonObject(with: Data(try dir.read("pack.json").utf8)) as! [String: Any]
+        let table = object["sOcvPoints_V"] as! [Double]
+        #expect(table.count == 21 && table[0] > 4.1 && table[20] < 2.6)
+        let check = try flexbms(["config", "check", dir.path("pack.json")])
+        #expect(check.status == 0, "\(check.stderr)")
+        // A file that is invalid on its own is left as it was.
+        try dir.write("broken.json", "{\"sCellChemistry\": \"NMC\", \"sSeriesCellCount\": 4, \"sNominalCapacity_Ah\": 5, \"sCellOvervoltage_V\": 9}")
+        let before = try dir.read("broken.json")
+        let refused = try flexbms(["calibrate", "ocv", "--data", sharedData("nmc_chen2020_ocv_c20_10s.csv"),
+                                   "--discharge-positive", "--config", dir.path("broken.json")])
+        #expect(refused.status == 1)
+        #expect(refused.stderr.contains("not changed"), "\(refused.stderr)")
+        #expect(try dir.read("broken.json") == before)
+    }
+
+    @Test func benchSOCMeetsTheNMCTargets() throws {
+        let dir = try Scratch()
+        defer { dir.cleanup() }
+        _ = try flexbms(["calibrate", "ocv", "--data", sharedData("nmc_chen2020_ocv_c20_10s.csv"),
+                         "--discharge-positive", "--out", dir.path("ocv.csv")])
+        let r = try flexbms(["bench", "soc", "--data", sharedData("nmc_chen2020_offgrid_48h_10s.csv"),
+                             "--chemistry", "nmc", "--capacity", "5.0", "--ocv", dir.path("ocv.csv"),
+                             "--discharge-positive", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        let estimator = object["estimator"] as! [String: Any], baseline = object["baseline"] as! [String: Any]
+        // The NMC targets: RMSE ≤ 1 %, max ≤ 3 %, 5 × below the baseline.
+        let rmse = estimator["rmse_pct"] as! Double
+        #expect(rmse <= 1)
+        #expect((estimator["max_abs_pct"] as! Double) <= 3)
+        #expect((baseline["rmse_pct"] as! Double) >= 5 * rmse)
+        #expect((object["capacity_samples"] as! Int) >= 1)
+    }
+
     @Test func benchSOCScoresEstimatorAndBaseline() throws {
         let dir = try Scratch()
         defer { dir.cleanup() }

@@ -32,7 +32,9 @@ import BMSCore
         }
         filter.recalibrate(to: 1, sigma: 0.01)
         if filter.soc > 2 || filter.socSigma > 1 || !filter.covarianceIsHealthy { sink &+= 1 }
-        if (try? bms.useCalibratedOCV(OCVCurve.preset(.lfp)!)) == nil { sink &+= 1 }
+        var withTable = config
+        withTable.setOCVTable(OCVCurve.preset(.lfp))
+        try? bms.apply(withTable, at: Timestamp(milliseconds: t))
         if let e = bms.energy, e.remainingWh > 1e9 { sink &+= 1 }
         if let s = bms.secondsToEmpty, s < 0 { sink &+= 1 }
         if let w = bms.weakCells { sink &+= UInt32(w.emptiesFirst) &+ UInt32(w.emptiesFirstCauses.rawValue) }

@@ -55,6 +55,7 @@ extension BMSConfig {
         case .recoveryDelay(let f): .unsigned(recovery[f].delaySeconds)
         case .latchAfter(let f): .unsigned(UInt32(recovery[f].latchAfter))
         case .latchWindow(let f): .unsigned(recovery[f].windowSeconds)
+        case .ocvPoint(let k): .float(ocvPoints[k.index])
         }
     }
 
@@ -62,6 +63,11 @@ extension BMSConfig {
     /// an integer that fits for an integer field); whether the value makes sense with the
     /// rest is `validate()`'s job, so a file can be loaded whole and then judged whole.
     public mutating func set(_ field: ConfigField, to value: ConfigValue) throws(ConfigError) {
+        if case .ocvPoint(let k) = field {
+            guard case .float(let x) = value else { throw .wrongType(field) }
+            ocvPoints[k.index] = x
+            return
+        }
         switch field.kind {
         case .float:
             guard case .float(let x) = value else { throw .wrongType(field) }

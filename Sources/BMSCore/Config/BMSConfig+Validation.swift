@@ -19,6 +19,7 @@ extension BMSConfig {
         check.balancingAndWarnings()
         check.plausibilityLimits()
         check.recoveryPolicies()
+        check.ocvTable()
         return check.violations
     }
 
@@ -62,6 +63,19 @@ private struct Checker {
                       other: ConfigField? = nil) {
         violations.append(ConfigViolation(rule: rule, field: field, value: value, limit: limit,
                                           other: other))
+    }
+
+    /// A table, if set: every point a cell voltage, falling (weakly) from 100 % to 0 %, and
+    /// not flat end to end.
+    mutating func ocvTable() {
+        guard config.hasOCVTable else { return }
+        let p = config.ocvPoints
+        for k in 0..<21 { range(.ocvPoint(.at(k)), 0.5, 5.0) }
+        for k in 1..<21 where !(p[k] <= p[k - 1]) {
+            add(.ocvTableRisesTowardEmpty, .ocvPoint(.at(k)), value: p[k], limit: p[k - 1],
+                other: .ocvPoint(.at(k - 1)))
+        }
+        if !(p[0] > p[20]) { add(.ocvTableFlat, .ocvPoint(.soc100), value: p[0], limit: p[20], other: .ocvPoint(.soc0)) }
     }
 
     mutating func pack() {

@@ -14,6 +14,30 @@ public struct BMSConfig: Sendable {
     public var plausibility: PlausibilityLimits
     public var recovery: RecoveryTable
     public var inputs: EnableInputs
+    /// The cells' own OCV table, V, from SOC 100 % down to 0 % in 5 % steps (`sOcvPoints_V`,
+    /// in the reference firmware's order), as `flexbms calibrate ocv` measures it. All zero
+    /// means none: the estimators use the chemistry's preset curve and learn no capacity,
+    /// since a rest read through a curve that is not the cells' own teaches a wrong one.
+    public var ocvPoints: InlineArray<21, Float> = InlineArray(repeating: 0)
+
+    /// Whether an OCV table is set (any point non-zero).
+    public var hasOCVTable: Bool {
+        for k in 0..<21 where ocvPoints[k] != 0 { return true }
+        return false
+    }
+
+    /// The OCV table as the estimator's curve (SOC rising), or `nil` when none is set.
+    public var ocvCurve: OCVCurve? {
+        guard hasOCVTable else { return nil }
+        var volts = InlineArray<21, Float>(repeating: 0)
+        for k in 0..<21 { volts[k] = ocvPoints[20 - k] }
+        return OCVCurve(volts: volts)
+    }
+
+    /// Sets the OCV table from a curve (SOC rising), or clears it with `nil`.
+    public mutating func setOCVTable(_ curve: OCVCurve?) {
+        for k in 0..<21 { ocvPoints[k] = curve.map { $0.volts[20 - k] } ?? 0 }
+    }
 
     public init(pack: PackConfig, cellVoltage: CellVoltageLimits, current: CurrentLimits,
                 temperature: TemperatureLimits, balancing: BalancingConfig,

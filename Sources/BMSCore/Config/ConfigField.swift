@@ -27,6 +27,8 @@ public enum ConfigField: Equatable, Sendable {
     case latchAfter(Fault)
     /// `s<Fault>LatchWindow_s`
     case latchWindow(Fault)
+    /// One point of `sOcvPoints_V`.
+    case ocvPoint(OCVPoint)
 
     /// The fields that are not per fault, in the order files list them. Computed, not a
     /// stored global: a lazily initialised global needs `swift_once` and so atomics, which
@@ -62,6 +64,7 @@ public enum ConfigField: Equatable, Sendable {
             }
             raw += 1
         }
+        for k in 0..<21 { body(.ocvPoint(.at(k))) }
     }
 
     /// The stored kind of the field's value.
@@ -86,6 +89,7 @@ public enum ConfigField: Equatable, Sendable {
         case .recoveryDelay(let f): ("s", f.name, "RecoveryDelay_s")
         case .latchAfter(let f): ("s", f.name, "LatchAfter")
         case .latchWindow(let f): ("s", f.name, "LatchWindow_s")
+        case .ocvPoint: ("sOcvPoints_V", "", "")
         default: (plainName, "", "")
         }
     }
@@ -142,7 +146,7 @@ public enum ConfigField: Equatable, Sendable {
         case .measurementTimeout: "sMeasTimeout_ms"
         case .chargeEnable: "wChgEnable"
         case .dischargeEnable: "wDisEnable"
-        case .recoveryDelay, .latchAfter, .latchWindow: ""
+        case .recoveryDelay, .latchAfter, .latchWindow, .ocvPoint: ""
         }
     }
 }
@@ -158,4 +162,17 @@ public enum ConfigValue: Equatable, Sendable {
     case unsigned(UInt32)
     case bool(Bool)
     case chemistry(Chemistry)
+}
+
+/// A point of the OCV table, in the reference firmware's order (index 0 is SOC 100 %, 20 is
+/// 0 %). An enum like `Fault` rather than a bare number, so that `ConfigField` keeps one
+/// compact layout (a second kind of payload made its switches three times larger on ARMv6-M).
+public enum OCVPoint: UInt8, Sendable {
+    case soc100, soc95, soc90, soc85, soc80, soc75, soc70, soc65, soc60, soc55, soc50, soc45, soc40, soc35, soc30, soc25, soc20, soc15, soc10, soc5, soc0
+
+    /// The point at `index` (0…20).
+    public static func at(_ index: Int) -> OCVPoint { OCVPoint(rawValue: UInt8(index))! }
+
+    /// Its index in the table, 0…20.
+    public var index: Int { Int(rawValue) }
 }

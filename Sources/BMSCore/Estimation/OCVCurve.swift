@@ -99,11 +99,3 @@ public struct OCVCurve: Sendable, Equatable {
         return sum / 20
     }
 }
-
-/// Why an OCV table was refused.
-public enum OCVCurveError: Error, Equatable, Sendable {
-    /// Point `atPoint` (0-based, at SOC 5 × atPoint %) lies below the one before it.
-    case falls(atPoint: Int)
-    /// The table does not rise at all.
-    case flat
-}

@@ -18,38 +18,27 @@ public struct PackEstimator: Sendable {
     public private(set) var packSOC: Float?
     /// The currents the cells' resistance allows, `nil` before any R0 is learned.
     public private(set) var resistanceLimits: (charge: Float, discharge: Float)?
-    /// The OCV curve the filters use, and whether it was calibrated on the pack's own cells
-    /// (`useCalibratedCurve`) rather than a chemistry's preset: only then do rests teach the
-    /// capacity.
+    /// The OCV curve the filters use, and whether it is the cells' own table (`sOcvPoints_V`)
+    /// rather than a chemistry's preset: only then do rests teach the capacity.
     public private(set) var curve: OCVCurve
     public private(set) var curveIsCalibrated = false
     /// Seconds between two runs (the firmware's estimation task period).
     public var period: UInt32 = 1000
 
-    public init(curve: OCVCurve) {
-        self.curve = curve
+    /// Estimators for `config`'s pack, on its OCV table or else its chemistry's curve.
+    public init(config: BMSConfig) {
+        curve = PackEstimator.curve(for: config)
+        curveIsCalibrated = config.hasOCVTable
         let placeholder = SOCFilter(curve: curve, parameters: .defaults(.custom, capacityAh: 1),
                                     voltage: curve.voltage(atSOC: 0.5), current: 0)
         cells = InlineArray(repeating: CellEstimator(filter: placeholder, learnsCapacity: false))
     }
 
-    /// Replaces the curve with one calibrated on the pack's cells (`flexbms calibrate ocv`);
-    /// the estimators restart from the next measurement. A curve that falls anywhere is
-    /// refused, naming the first point that does (0-based, of the 21).
-    public mutating func useCalibratedCurve(_ calibrated: OCVCurve) throws(OCVCurveError) {
-        for i in 1..<21 where !(calibrated.volts[i] >= calibrated.volts[i - 1]) { throw .falls(atPoint: i) }
-        guard calibrated.volts[20] > calibrated.volts[0] else { throw .flat }
-        curve = calibrated
-        curveIsCalibrated = true
-        lastRun = nil
-        packSOC = nil
-        resistanceLimits = nil
-    }
-
-    /// The curve for a configuration: the chemistry's preset, or for `custom` a straight line
-    /// from the discharge cutoff (0 %) to the charge target (100 %), as the reference
-    /// firmware falls back to.
+    /// The curve for a configuration: its OCV table, else the chemistry's preset, or for
+    /// `custom` a straight line from the discharge cutoff (0 %) to the charge target (100 %),
+    /// as the reference firmware falls back to.
     public static func curve(for config: BMSConfig) -> OCVCurve {
+        if let table = config.ocvCurve { return table }
         if let preset = OCVCurve.preset(config.pack.chemistry) { return preset }
         let low = config.cellVoltage.dischargeCutoff, high = config.cellVoltage.chargeTarget
         var volts = InlineArray<21, Float>(repeating: 0)
