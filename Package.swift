@@ -46,7 +46,7 @@ if !embedded {
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "PackSimTests", dependencies: ["PackSim", "BMSCore"]),
-        .testTarget(name: "FlexBMSToolsTests", dependencies: ["FlexBMSTools", "BMSCore"]),
+        .testTarget(name: "FlexBMSToolsTests", dependencies: ["FlexBMSTools", "BMSCore", "PackSim"]),
         .testTarget(name: "flexbmsTests", dependencies: ["flexbms"]),
     ]
 }

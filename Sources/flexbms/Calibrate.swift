@@ -8,7 +8,7 @@ extension FlexBMS {
     struct Calibrate: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Calibrate the cell model from recorded data.",
-            subcommands: [OCV.self])
+            subcommands: [OCV.self, Model.self])
     }
 }
 
@@ -79,6 +79,63 @@ extension FlexBMS.Calibrate {
             } else {
                 let targets = [out, config.map { "sOcvPoints_V in \($0)" }].compactMap { $0 }
                 print("wrote " + targets.joined(separator: " and ") + ": " + summary)
+            }
+        }
+    }
+}
+
+extension FlexBMS.Calibrate {
+    struct Model: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "model",
+            abstract: "Identify R0 and two RC pairs from a pulse record.",
+            discussion: """
+                The record is a CSV with time_s, a current and a voltage column (default \
+                current_meas_A and voltage_meas_V; temperature_C is reported if present). It \
+                must hold current pulses of at least 0.2 C lasting at most 120 s, each with a \
+                minute of rest before and five minutes after (a hybrid pulse test; the virtual \
+                pack's pulse-test profile makes one). Prints the median over the pulses, and \
+                every pulse with --json.
+
+                Example: flexbms sim --cells 4 --chemistry nmc --capacity 50 --profile pulse-test \
+                --initial-soc 0.95 --duration 8h --sample 1s --out pulses.csv
+                flexbms calibrate model --data pulses.csv --capacity 50 --current-column current_A \
+                --voltage-column cell1_V
+                """)
+
+        @Option(help: "The pulse record (CSV).")
+        var data: String
+        @Option(help: "Cell capacity, Ah (sets what counts as a pulse and as rest).")
+        var capacity: Double
+        @Option(help: "Column of the current, A.")
+        var currentColumn = "current_meas_A"
+        @Option(help: "Column of the cell voltage, V.")
+        var voltageColumn = "voltage_meas_V"
+        @Flag(name: .customLong("discharge-positive"), help: "The record counts discharge current as positive.")
+        var dischargePositive = false
+        @Flag(help: "Print JSON with every pulse.")
+        var json = false
+
+        func validate() throws {
+            guard capacity.isFinite, capacity > 0, capacity <= 5000 else {
+                throw ValidationError("--capacity must be above 0 and at most 5000 Ah, got \(capacity)")
+            }
+        }
+
+        func run() throws {
+            let result: ModelCalibration.Result
+            do {
+                result = try ModelCalibration.identify(NumericTable(path: data), capacityAh: capacity,
+                                                       currentColumn: currentColumn, voltageColumn: voltageColumn,
+                                                       currentPositiveDischarge: dischargePositive)
+            } catch {
+                printError("\(error)")
+                throw ExitCode(2)
+            }
+            if json {
+                print(result.json, terminator: "")
+            } else {
+                print("\(result.pulses.count) pulse(s): R0 \(fixed(result.r0 * 1000, 3)) mΩ, R1 \(fixed(result.r1 * 1000, 3)) mΩ (τ1 \(fixed(result.tau1, 1)) s), R2 \(fixed(result.r2 * 1000, 3)) mΩ (τ2 \(fixed(result.tau2, 1)) s) — medians")
             }
         }
     }

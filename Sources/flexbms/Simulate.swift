@@ -26,7 +26,7 @@ extension FlexBMS {
         var parallel: Int?
         @Option(help: "Cell-to-cell spread: new or second-life.")
         var spread: String = "new"
-        @Option(help: "World profile: offgrid-day, milling, cccv-charge, constant-discharge, hybrid-grid.")
+        @Option(help: "World profile: offgrid-day, milling, cccv-charge, constant-discharge, hybrid-grid, pulse-test.")
         var profile: String = "offgrid-day"
         @Option(name: .customLong("profile-csv"), help: "Recorded profile (columns time_s, power_W; + = charging) instead of --profile.")
         var profileCSV: String?

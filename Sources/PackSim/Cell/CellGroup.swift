@@ -14,8 +14,9 @@ public struct CellGroup: Sendable {
     public let r0: Float
     public let r1: Float
     public let r2: Float
-    let tau1: Float
-    let tau2: Float
+    /// Time constants of the two RC pairs, s.
+    public let tau1: Float
+    public let tau2: Float
     let activationEnergy: Float
     let hysteresisAmplitude: Float
     let hysteresisRate: Float

@@ -35,6 +35,10 @@ public struct StandardProfile: PowerProfile, Sendable {
         /// A hybrid inverter charging from the grid at 0.2 C from 00:00 to 06:00, household
         /// loads, no PV.
         case hybridGrid
+        /// A pulse test for `flexbms calibrate model`, hour by hour: a 30 s discharge pulse of
+        /// 0.8 C (at most 80 % of the discharge over-current limit), 29.5 min rest, 12 min
+        /// at 0.5 C (10 % of the capacity), 18 min rest. Start it full (`--initial-soc`).
+        case pulseTest
 
         public var name: StaticString {
             switch self {
@@ -43,6 +47,7 @@ public struct StandardProfile: PowerProfile, Sendable {
             case .cccvCharge: "cccv-charge"
             case .constantDischarge: "constant-discharge"
             case .hybridGrid: "hybrid-grid"
+            case .pulseTest: "pulse-test"
             }
         }
     }
@@ -129,6 +134,13 @@ public struct StandardProfile: PowerProfile, Sendable {
             d.sourceVoltageLimit = chargeTargetVoltage
         case .constantDischarge:
             d.loadW = min(0.5 * oneCWatts, dischargeCurrentCap * cutoffPackVoltage)
+        case .pulseTest:
+            let second = (time.milliseconds / 1000) % 3600
+            if second < 30 {
+                d.loadW = min(0.8 * oneCWatts, dischargeCurrentCap * cutoffPackVoltage)
+            } else if second >= 1800 && second < 2520 {
+                d.loadW = min(0.5 * oneCWatts, dischargeCurrentCap * cutoffPackVoltage)
+            }
         case .hybridGrid:
             d.loadW = householdW(time)
             if hour < 6 * 3600 {
