@@ -49,7 +49,7 @@ public struct BatteryManager: Sendable {
         let old = config.pack, new = newConfig.pack
         if old.seriesCells != new.seriesCells || old.capacityAh != new.capacityAh
             || old.chemistry != new.chemistry || PackEstimator.curve(for: config) != PackEstimator.curve(for: newConfig)
-            || config.hasOCVTable != newConfig.hasOCVTable {
+            || config.hasOCVTable != newConfig.hasOCVTable || !config.cellModel.isSame(as: newConfig.cellModel) {
             // Another pack or another curve: the estimators start again from the next
             // measurement.
             estimator = PackEstimator(config: newConfig)

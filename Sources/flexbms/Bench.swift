@@ -169,6 +169,8 @@ extension FlexBMS.Bench {
         var capacity: Float
         @Option(help: "OCV table (CSV soc_pct,ocv_V, e.g. from `flexbms calibrate ocv`); default: the chemistry's preset.")
         var ocv: String?
+        @Option(help: "Cell circuit (the JSON of `flexbms calibrate model --json`); default: R0 learned from current steps.")
+        var model: String?
         @Flag(name: .customLong("discharge-positive"), help: "The data counts discharge current as positive.")
         var dischargePositive = false
         @Option(help: "Also write the SOC trace (time, truth, estimator, baseline) to this CSV.")
@@ -187,8 +189,11 @@ extension FlexBMS.Bench {
             do {
                 let curve = try ocv.map { path throws(NumericTableError) in try OCVCalibration.read(path: path) }
                     ?? OCVCurve.preset(chemistry.chemistry)!
+                let circuit = try model.map { path throws(NumericTableError) in try ModelCalibration.readModel(path: path) }
+                    ?? CellModelConfig()
                 result = try SOCBench.run(NumericTable(path: data), chemistry: chemistry.chemistry,
                                           capacityAh: capacity, curve: curve, curveIsCalibrated: ocv != nil,
+                                          model: circuit,
                                           currentPositiveDischarge: dischargePositive)
             } catch {
                 printError("\(error)")

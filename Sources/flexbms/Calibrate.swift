@@ -115,6 +115,8 @@ extension FlexBMS.Calibrate {
         var dischargePositive = false
         @Flag(help: "Print JSON with every pulse.")
         var json = false
+        @Option(help: "Also set the circuit (sCellR0_mOhm … sCellTau2_s, at 25 °C) in this configuration file.")
+        var config: String?
 
         func validate() throws {
             guard capacity.isFinite, capacity > 0, capacity <= 5000 else {
@@ -131,6 +133,41 @@ extension FlexBMS.Calibrate {
             } catch {
                 printError("\(error)")
                 throw ExitCode(2)
+            }
+            if let config {
+                var decoded: DecodedConfig
+                do {
+                    decoded = try ConfigFile.read(path: config)
+                } catch {
+                    printError("\(config): \(error)")
+                    throw ExitCode(2)
+                }
+                // The settings are 25 °C values: resistances measured warmer or colder are
+                // scaled back by the estimator's own Arrhenius law.
+                let temperatures = result.pulses.compactMap(\.temperature)
+                let parameters = CellModelParameters.defaults(decoded.config.pack.chemistry, capacityAh: 1)
+                var factor = 1.0
+                if !temperatures.isEmpty {
+                    let kelvin = temperatures.reduce(0, +) / Double(temperatures.count) + 273.15
+                    factor = Foundation.exp(Double(parameters.activationEnergy) / 8.314 * (1 / kelvin - 1 / 298.15))
+                }
+                decoded.config.cellModel.r0 = Float(result.r0 * 1000 / factor)
+                decoded.config.cellModel.r1 = Float(result.r1 * 1000 / factor)
+                decoded.config.cellModel.tau1 = Float(result.tau1)
+                decoded.config.cellModel.r2 = Float(result.r2 * 1000 / factor)
+                decoded.config.cellModel.tau2 = Float(result.tau2)
+                let violations = decoded.config.validate()
+                guard violations.isEmpty else {
+                    printViolations(violations, to: "\(config) (not changed)")
+                    throw ExitCode(1)
+                }
+                do {
+                    try ConfigFile.write(decoded.config, to: config)
+                } catch {
+                    printError("\(error)")
+                    throw ExitCode(2)
+                }
+                if !json { print("set sCellR0_mOhm … sCellTau2_s in \(config)" + (factor == 1 ? "" : " (scaled to 25 °C by \(fixed(1 / factor, 3)))")) }
             }
             if json {
                 print(result.json, terminator: "")

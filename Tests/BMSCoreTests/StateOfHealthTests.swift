@@ -400,3 +400,53 @@ import Testing
         #expect(FloatMath.squareRoot(.infinity) == .infinity)
     }
 }
+
+@Suite struct CellModelSettingTests {
+    /// A cell with a strong slow overpotential (R2 = 3 R0, τ2 300 s) charged at C/5 for
+    /// three hours: told its circuit (as `flexbms calibrate model` measures it), the filter
+    /// follows it closer than with its defaults, which must read part of that overpotential
+    /// as charge.
+    @Test func theMeasuredCircuitBeatsTheDefaults() {
+        let curve = OCVCurve.preset(.nmc)!
+        func worstError(_ model: CellModelConfig) -> Float {
+            var config = BMSConfig.preset(.nmc, cells: 4, capacityAh: 100)!
+            config.cellModel = model
+            var soc: Float = 0.3, v1: Float = 0, v2: Float = 0
+            let r0: Float = 0.001, r1: Float = 0.0005, r2: Float = 0.003
+            func voltage(_ i: Float) -> Float { curve.voltage(atSOC: soc) + i * r0 + v1 + v2 }
+            var filter = SOCFilter(curve: curve, parameters: CellModelParameters(config), voltage: voltage(0), current: 0)
+            var worst: Float = 0
+            for k in 0..<(4 * 3600) {
+                let i: Float = k < 3 * 3600 ? 20 : 0
+                soc += i / 3600 / 100
+                v1 = SOCFilter.exp(-1 / 20) * v1 + (1 - SOCFilter.exp(-1 / 20)) * r1 * i
+                v2 = SOCFilter.exp(-1 / 300) * v2 + (1 - SOCFilter.exp(-1 / 300)) * r2 * i
+                filter.update(current: i, voltage: voltage(i), temperature: 25, dt: 1)
+                worst = max(worst, abs(filter.soc - soc))
+            }
+            #expect(filter.covarianceIsHealthy)
+            return worst
+        }
+        var measured = CellModelConfig()
+        measured.r0 = 1; measured.r1 = 0.5; measured.tau1 = 20; measured.r2 = 3; measured.tau2 = 300
+        let withModel = worstError(measured), withDefaults = worstError(CellModelConfig())
+        #expect(withModel < 0.01, "\(withModel)")
+        #expect(withModel < withDefaults / 2, "model \(withModel), defaults \(withDefaults)")
+    }
+
+    @Test func theCircuitSettingsAreChecked() {
+        var config = lfp16()
+        config.cellModel.r1 = 0.5                      // relative to an R0 not given
+        config.cellModel.tau1 = 900                    // beyond 600 s, and above τ2's default
+        let rules = config.validate().map { ($0.rule, $0.field) }
+        #expect(rules.contains { $0 == (.needsCellR0, .cellR1) })
+        #expect(rules.contains { $0 == (.outOfRange, .cellTau1) })
+        #expect(rules.contains { $0 == (.mustBeBelow, .cellTau1) })
+        config.cellModel = CellModelConfig()
+        config.cellModel.r0 = 0.6
+        config.cellModel.tau2 = 1200
+        #expect(config.validate().isEmpty)
+        let p = CellModelParameters(config)
+        #expect(p.r0 == 0.0006 && p.slowTau == 1200 && p.polarisationRatio == 1 && p.slowRatio == 0)
+    }
+}

@@ -49,6 +49,38 @@ func sharedData(_ name: String) -> String {
         #expect(try dir.read("broken.json") == before)
     }
 
+    @Test func calibrateModelFromTheVirtualPacksPulseTest() throws {
+        let dir = try Scratch()
+        defer { dir.cleanup() }
+        let sim = try flexbms(["sim", "--cells", "4", "--chemistry", "nmc", "--capacity", "50", "--profile", "pulse-test",
+                               "--initial-soc", "0.95", "--duration", "4h", "--sample", "1s", "--out", dir.path("pulses.csv")])
+        #expect(sim.status == 0, "\(sim.stderr)")
+        _ = try flexbms(["config", "show", "--chemistry", "nmc", "--cells", "4", "--capacity", "50", "--out", dir.path("pack.json")])
+        let r = try flexbms(["calibrate", "model", "--data", dir.path("pulses.csv"), "--capacity", "50",
+                             "--current-column", "current_A", "--voltage-column", "cell1_V",
+                             "--config", dir.path("pack.json"), "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let model = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        #expect((model["pulses"] as! [Any]).count == 3)
+        // The NMC cell model of the virtual pack: R0 17.1 mΩ at 5 Ah, so about 1.7 mΩ at
+        // 50 Ah (± the 5 % spread of new cells); τ1 21 s, τ2 206 s.
+        let r0 = model["r0_ohm"] as! Double, tau1 = model["tau1_s"] as! Double, tau2 = model["tau2_s"] as! Double
+        #expect(r0 > 0.00155 && r0 < 0.00185, "\(r0)")
+        #expect(abs(tau1 / 21 - 1) < 0.1 && abs(tau2 / 206 - 1) < 0.1, "\(tau1) \(tau2)")
+        let config = try JSONSerialization.jsonObject(with: Data(try dir.read("pack.json").utf8)) as! [String: Any]
+        #expect(abs((config["sCellR0_mOhm"] as! Double) - r0 * 1000) < 0.001)
+        #expect(try flexbms(["config", "check", dir.path("pack.json")]).status == 0)
+        // The same circuit drives bench soc; a file that is not one is named.
+        try dir.write("model.json", r.stdout)
+        try dir.write("bad.json", "{\"r0_ohm\": -1}")
+        let args = ["bench", "soc", "--data", sharedData("lfp_prada2013_offgrid_48h_10s.csv"), "--chemistry", "lfp",
+                    "--capacity", "2.3", "--discharge-positive", "--json", "--model"]
+        #expect(try flexbms(args + [dir.path("model.json")]).status == 0)
+        let bad = try flexbms(args + [dir.path("bad.json")])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("r0_ohm must be a positive number"), "\(bad.stderr)")
+    }
+
     @Test func benchSOCMeetsTheNMCTargets() throws {
         let dir = try Scratch()
         defer { dir.cleanup() }

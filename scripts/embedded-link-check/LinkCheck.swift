@@ -34,6 +34,8 @@ import BMSCore
         if filter.soc > 2 || filter.socSigma > 1 || !filter.covarianceIsHealthy { sink &+= 1 }
         var withTable = config
         withTable.setOCVTable(OCVCurve.preset(.lfp))
+        withTable.cellModel.r0 = 0.6
+        withTable.cellModel.r2 = 1.2
         try? bms.apply(withTable, at: Timestamp(milliseconds: t))
         if let e = bms.energy, e.remainingWh > 1e9 { sink &+= 1 }
         if let s = bms.secondsToEmpty, s < 0 { sink &+= 1 }

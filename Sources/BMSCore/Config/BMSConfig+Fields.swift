@@ -52,6 +52,11 @@ extension BMSConfig {
         case .measurementTimeout: .unsigned(plausibility.measurementTimeoutMs)
         case .chargeEnable: .bool(inputs.chargeEnable)
         case .dischargeEnable: .bool(inputs.dischargeEnable)
+        case .cellR0: .float(cellModel.r0)
+        case .cellR1: .float(cellModel.r1)
+        case .cellTau1: .float(cellModel.tau1)
+        case .cellR2: .float(cellModel.r2)
+        case .cellTau2: .float(cellModel.tau2)
         case .recoveryDelay(let f): .unsigned(recovery[f].delaySeconds)
         case .latchAfter(let f): .unsigned(UInt32(recovery[f].latchAfter))
         case .latchWindow(let f): .unsigned(recovery[f].windowSeconds)
@@ -91,6 +96,11 @@ extension BMSConfig {
     private mutating func setFloat(_ field: ConfigField, _ x: Float) {
         switch field {
         case .nominalCapacity: pack.capacityAh = x
+        case .cellR0: cellModel.r0 = x
+        case .cellR1: cellModel.r1 = x
+        case .cellTau1: cellModel.tau1 = x
+        case .cellR2: cellModel.r2 = x
+        case .cellTau2: cellModel.tau2 = x
         case .cellOvervoltage: cellVoltage.overvoltage = x
         case .cellOvervoltageReset: cellVoltage.overvoltageReset = x
         case .cellChargeVoltage: cellVoltage.chargeTarget = x

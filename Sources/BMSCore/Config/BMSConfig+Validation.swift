@@ -20,6 +20,7 @@ extension BMSConfig {
         check.plausibilityLimits()
         check.recoveryPolicies()
         check.ocvTable()
+        check.cellModel()
         return check.violations
     }
 
@@ -76,6 +77,28 @@ private struct Checker {
                 other: .ocvPoint(.at(k - 1)))
         }
         if !(p[0] > p[20]) { add(.ocvTableFlat, .ocvPoint(.soc100), value: p[0], limit: p[20], other: .ocvPoint(.soc0)) }
+    }
+
+    /// The circuit, where given: plausible values for a series group (0 = not given), the
+    /// pairs only with an R0 to scale them, and the slow pair slower than the fast one.
+    mutating func cellModel() {
+        let m = config.cellModel
+        func given(_ field: ConfigField, _ value: Float, _ lower: Float, _ upper: Float) {
+            if value != 0 { range(field, lower, upper) }
+        }
+        given(.cellR0, m.r0, 0.01, 1000)
+        given(.cellR1, m.r1, 0.01, 1000)
+        given(.cellR2, m.r2, 0.01, 1000)
+        given(.cellTau1, m.tau1, 0.5, 600)
+        given(.cellTau2, m.tau2, 10, 36_000)
+        if m.r0 == 0 {
+            if m.r1 != 0 { add(.needsCellR0, .cellR1, value: m.r1, limit: 0, other: .cellR0) }
+            if m.r2 != 0 { add(.needsCellR0, .cellR2, value: m.r2, limit: 0, other: .cellR0) }
+        }
+        let tau1 = m.tau1 != 0 ? m.tau1 : 60, tau2 = m.tau2 != 0 ? m.tau2 : 600
+        if (m.tau1 != 0 || m.tau2 != 0) && !(tau1 < tau2) {
+            add(.mustBeBelow, .cellTau1, value: tau1, limit: tau2, other: .cellTau2)
+        }
     }
 
     mutating func pack() {

@@ -19,6 +19,9 @@ public struct BMSConfig: Sendable {
     /// means none: the estimators use the chemistry's preset curve and learn no capacity,
     /// since a rest read through a curve that is not the cells' own teaches a wrong one.
     public var ocvPoints: InlineArray<21, Float> = InlineArray(repeating: 0)
+    /// The cells' equivalent circuit as `flexbms calibrate model` measures it; zeros: the
+    /// estimator's defaults, with R0 learned from current steps.
+    public var cellModel = CellModelConfig()
 
     /// Whether an OCV table is set (any point non-zero).
     public var hasOCVTable: Bool {
@@ -52,6 +55,26 @@ public struct BMSConfig: Sendable {
         self.plausibility = plausibility
         self.recovery = recovery
         self.inputs = inputs
+    }
+}
+
+/// A series group's equivalent circuit at 25 °C: R0 and two RC pairs. Each value 0 means
+/// "not given": R0 is then learned from current steps, R1 taken equal to R0 with τ1 60 s,
+/// and the slow pair left to absorb what the model misses (τ2 600 s).
+public struct CellModelConfig: Sendable {
+    /// Ohmic resistance, mΩ (`sCellR0_mOhm`).
+    public var r0: Float = 0
+    /// Fast pair: resistance, mΩ, and time constant, s (`sCellR1_mOhm`, `sCellTau1_s`).
+    public var r1: Float = 0
+    public var tau1: Float = 0
+    /// Slow pair: resistance, mΩ, and time constant, s (`sCellR2_mOhm`, `sCellTau2_s`).
+    public var r2: Float = 0
+    public var tau2: Float = 0
+
+    public init() {}
+
+    func isSame(as other: CellModelConfig) -> Bool {
+        r0 == other.r0 && r1 == other.r1 && tau1 == other.tau1 && r2 == other.r2 && tau2 == other.tau2
     }
 }
 

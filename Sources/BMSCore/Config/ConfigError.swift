@@ -11,6 +11,7 @@ public enum ConfigRule: UInt8, Sendable {
     case aboveChemistryMaximum
     case ocvTableRisesTowardEmpty
     case ocvTableFlat
+    case needsCellR0
 
     /// A short, readable statement of the rule.
     public var reason: StaticString {
@@ -24,6 +25,7 @@ public enum ConfigRule: UInt8, Sendable {
         case .latchWindowMissing: "latching after more than one trip needs a window longer than the recovery delay"
         case .senseRangeInsideLimits: "plausibility range must lie outside the protection limits, or a real cell reads as a sensor fault"
         case .ocvTableRisesTowardEmpty: "each OCV point must be at or below the one before it (the table runs from 100 % down to 0 % SOC)"
+        case .needsCellR0: "is given relative to R0: set sCellR0_mOhm too (both from flexbms calibrate model)"
         case .ocvTableFlat: "the OCV table must fall from 100 % to 0 % SOC, or it names no SOC at all"
         case .aboveChemistryMaximum: "more than the chosen chemistry tolerates; set sCellChemistry to custom if these cells are rated for it"
         }

@@ -21,6 +21,7 @@ public enum ConfigField: Equatable, Sendable {
     case cellSenseMinimum, cellSenseMaximum, cellSumTolerance
     case thermistorMinimum, thermistorMaximum, plausibilityDelay, measurementTimeout
     case chargeEnable, dischargeEnable
+    case cellR0, cellR1, cellTau1, cellR2, cellTau2
     /// `s<Fault>RecoveryDelay_s`
     case recoveryDelay(Fault)
     /// `s<Fault>LatchAfter`
@@ -33,7 +34,7 @@ public enum ConfigField: Equatable, Sendable {
     /// The fields that are not per fault, in the order files list them. Computed, not a
     /// stored global: a lazily initialised global needs `swift_once` and so atomics, which
     /// an ARMv6-M core does not have.
-    static var plainFields: InlineArray<50, ConfigField> { [
+    static var plainFields: InlineArray<55, ConfigField> { [
         .seriesCellCount, .parallelCellCount, .nominalCapacity, .chemistry,
         .cellOvervoltage, .cellOvervoltageReset, .cellOvervoltageDelay,
         .cellChargeVoltage, .cellRechargeVoltage, .balanceMinimumVoltage,
@@ -49,6 +50,7 @@ public enum ConfigField: Equatable, Sendable {
         .cellSenseMinimum, .cellSenseMaximum, .cellSumTolerance,
         .thermistorMinimum, .thermistorMaximum, .plausibilityDelay, .measurementTimeout,
         .chargeEnable, .dischargeEnable,
+        .cellR0, .cellR1, .cellTau1, .cellR2, .cellTau2,
     ] }
 
     /// Calls `body` with every field: the plain ones, then the three recovery fields of each
@@ -146,6 +148,11 @@ public enum ConfigField: Equatable, Sendable {
         case .measurementTimeout: "sMeasTimeout_ms"
         case .chargeEnable: "wChgEnable"
         case .dischargeEnable: "wDisEnable"
+        case .cellR0: "sCellR0_mOhm"
+        case .cellR1: "sCellR1_mOhm"
+        case .cellTau1: "sCellTau1_s"
+        case .cellR2: "sCellR2_mOhm"
+        case .cellTau2: "sCellTau2_s"
         case .recoveryDelay, .latchAfter, .latchWindow, .ocvPoint: ""
         }
     }

@@ -219,8 +219,7 @@ public struct PackEstimator: Sendable {
             temperature = (lo + hi) / 2
         }
         guard let last = lastRun else {
-            let parameters = CellModelParameters.defaults(config.pack.chemistry,
-                                                          capacityAh: config.pack.capacityAh)
+            let parameters = CellModelParameters(config)
             guard summary.hasPlausibleCell else { return false }
             for i in 0..<count {
                 // A cell whose reading is implausible (open wire) starts from the middle of

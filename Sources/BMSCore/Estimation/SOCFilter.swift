@@ -7,6 +7,10 @@ public struct CellModelParameters: Sendable {
     /// Polarisation: resistance as a multiple of R0, and time constant, s.
     public var polarisationRatio: Float = 1
     public var polarisationTau: Float = 60
+    /// The slow pair: resistance as a multiple of R0 (0: not modelled, the pair only takes
+    /// up what the model misses) and time constant, s.
+    public var slowRatio: Float = 0
+    public var slowTau: Float = 600
     /// Arrhenius activation energy of the resistances, J/mol.
     public var activationEnergy: Float = 20_000
     /// Voltage the OCV may sit off the curve by hysteresis or curve error, V (1 σ).
@@ -18,6 +22,19 @@ public struct CellModelParameters: Sendable {
         self.capacityAh = capacityAh
         self.r0 = r0
         self.curveUncertainty = curveUncertainty
+    }
+
+    /// The parameters for a configuration: the chemistry's defaults at its capacity, with
+    /// what `sCellR0_mOhm` … `sCellTau2_s` give (a fixed R0 is not learned).
+    public init(_ config: BMSConfig) {
+        self = .defaults(config.pack.chemistry, capacityAh: config.pack.capacityAh)
+        let m = config.cellModel
+        if m.tau1 > 0 { polarisationTau = m.tau1 }
+        if m.tau2 > 0 { slowTau = m.tau2 }
+        guard m.r0 > 0 else { return }
+        r0 = m.r0 / 1000
+        if m.r1 > 0 { polarisationRatio = m.r1 / m.r0 }
+        if m.r2 > 0 { slowRatio = m.r2 / m.r0 }
     }
 
     /// Defaults for a chemistry: hysteresis-aware curve uncertainty (LFP 10 mV, others 5 mV).
@@ -65,7 +82,7 @@ public struct SOCFilter: Sendable {
     /// Sensor noise of one voltage sample, V (1 σ), and of the current, A.
     public var voltageNoise: Float = 0.002
     public var currentNoise: Float
-    /// Slow polarisation: time constant, s, and how much of R0·|i| it may wander per
+    /// Slow polarisation: how much of R0·|i| it may wander per
     /// time constant while current flows. It stands for the overpotential an R0-plus-one-RC
     /// model misses — solid diffusion, which at low C-rates over tens of minutes commonly
     /// outweighs the ohmic drop several times — so it must be free to reach several R0·|i|
@@ -73,7 +90,6 @@ public struct SOCFilter: Sendable {
     /// and an unmodelled overpotential during a long charge is read as extra SOC; too loose,
     /// and the voltage under current says nothing. 10 was chosen over 3 and 20 on the
     /// shared DFN records and six virtual-pack runs together (docs/manual/state-of-charge.md).
-    public var slowTau: Float = 600
     public var slowWander: Float = 10
     /// How long the model's voltage errors stay alike, s: n samples within that time carry
     /// the information of one, so their variance is scaled by n. The dynamic part (the
@@ -135,21 +151,23 @@ public struct SOCFilter: Sendable {
         if voltageValid { learnResistance(current: measured, voltage: voltage) }
         let r0 = self.r0(at: temperature)
         let r1 = r0 * parameters.polarisationRatio
+        let r2 = r0 * parameters.slowRatio
         if dt != cachedDt {
             decay1 = SOCFilter.exp(-dt / parameters.polarisationTau)
-            decay2 = SOCFilter.exp(-dt / slowTau)
+            decay2 = SOCFilter.exp(-dt / parameters.slowTau)
             cachedDt = dt
         }
         let a1 = decay1, a2 = decay2
 
-        // Predict: F = I but for F[0,3] = −ηk, F[1,1] = a1, F[1,3] = −(1−a1)r1, F[2,2] = a2.
+        // Predict: F = I but for F[0,3] = −ηk, F[1,1] = a1, F[1,3] = −(1−a1)r1, F[2,2] = a2,
+        // F[2,3] = −(1−a2)r2.
         let i = measured - offset
         let efficiency: Float = i > 0 ? parameters.chargeEfficiency : 1
         let k = dt / (3600 * q)
         soc += efficiency * i * k
         v1 = a1 * v1 + (1 - a1) * r1 * i
-        v2 = a2 * v2
-        p.predict(f03: -efficiency * k, f11: a1, f13: -(1 - a1) * r1, f22: a2)
+        v2 = a2 * v2 + (1 - a2) * r2 * i
+        p.predict(f03: -efficiency * k, f11: a1, f13: -(1 - a1) * r1, f22: a2, f23: -(1 - a2) * r2)
         // Process noise: current noise and capacity uncertainty (2 %) into SOC, model noise
         // into v1, the slow polarisation wandering while current flows, a slow walk of the
         // offset.
@@ -159,7 +177,7 @@ public struct SOCFilter: Sendable {
         let offsetWalk = 1e-6 * q
         p.s00 += socNoise * socNoise + capacityNoise * capacityNoise
         p.s11 += (0.0005 * 0.0005) * dt
-        p.s22 += wander * wander * dt / slowTau
+        p.s22 += wander * wander * dt / parameters.slowTau
         p.s33 += offsetWalk * offsetWalk * dt
 
         // Beyond the curve's ends the model says nothing true (the voltage of a cell past
@@ -176,7 +194,7 @@ public struct SOCFilter: Sendable {
         // The offset enters the voltage now only through the ohmic term; through v1 it acts
         // via the prediction (F), which the covariance already carries.
         let h = (slope, Float(1), Float(1), -r0)
-        let dynamic = dynamicErrorFraction * abs(i) * (r0 + r1)
+        let dynamic = dynamicErrorFraction * abs(i) * (r0 + r1 + r2)
         let curveError = parameters.curveUncertainty
         let noise = voltageNoise * voltageNoise
             + max(1, modelErrorCorrelationSeconds / dt) * dynamic * dynamic
@@ -265,21 +283,22 @@ struct Covariance4: Sendable {
         s00 = d.0; s11 = d.1; s22 = d.2; s33 = d.3
     }
 
-    /// P ← F P Fᵀ for F = I but for F[0,3] = f03, F[1,1] = f11, F[1,3] = f13, F[2,2] = f22.
-    mutating func predict(f03: Float, f11: Float, f13: Float, f22: Float) {
+    /// P ← F P Fᵀ for F = I but for F[0,3] = f03, F[1,1] = f11, F[1,3] = f13, F[2,2] = f22,
+    /// F[2,3] = f23.
+    mutating func predict(f03: Float, f11: Float, f13: Float, f22: Float, f23: Float) {
         // Rows of F P (row 3 and the symmetric parts are P's own).
         let r0 = (s00 + f03 * s03, s01 + f03 * s13, s02 + f03 * s23, s03 + f03 * s33)
         let r1 = (f11 * s01 + f13 * s03, f11 * s11 + f13 * s13, f11 * s12 + f13 * s23, f11 * s13 + f13 * s33)
-        let r2 = (f22 * s02, f22 * s12, f22 * s22, f22 * s23)
-        // (F P) Fᵀ: column 0 = c0 + f03 c3, column 1 = f11 c1 + f13 c3, column 2 = f22 c2.
+        let r2 = (f22 * s02 + f23 * s03, f22 * s12 + f23 * s13, f22 * s22 + f23 * s23, f22 * s23 + f23 * s33)
+        // (F P) Fᵀ: column 0 = c0 + f03 c3, column 1 = f11 c1 + f13 c3, column 2 = f22 c2 + f23 c3.
         s00 = r0.0 + f03 * r0.3
         s01 = f11 * r0.1 + f13 * r0.3
-        s02 = f22 * r0.2
+        s02 = f22 * r0.2 + f23 * r0.3
         s03 = r0.3
         s11 = f11 * r1.1 + f13 * r1.3
-        s12 = f22 * r1.2
+        s12 = f22 * r1.2 + f23 * r1.3
         s13 = r1.3
-        s22 = f22 * r2.2
+        s22 = f22 * r2.2 + f23 * r2.3
         s23 = r2.3
     }
 

@@ -1,3 +1,4 @@
+import BMSCore
 import Foundation
 
 /// Identifies a cell's equivalent circuit — R0 and two RC pairs — from a pulse record: short
@@ -58,6 +59,35 @@ public enum ModelCalibration {
 
                 """
         }
+    }
+
+    /// Reads the circuit from a file `identify`'s JSON was saved to, as settings (mΩ, s).
+    public static func readModel(path: String) throws(NumericTableError) -> CellModelConfig {
+        let object: [String: Any]
+        do {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            guard let parsed = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+                throw NumericTableError.invalid(path, "not a JSON object")
+            }
+            object = parsed
+        } catch let error as NumericTableError {
+            throw error
+        } catch {
+            throw .invalid(path, "not readable JSON (\(error.localizedDescription))")
+        }
+        func number(_ key: String) throws(NumericTableError) -> Float {
+            guard let x = object[key] as? Double, x.isFinite, x > 0 else {
+                throw .invalid(path, "\(key) must be a positive number (write the file with flexbms calibrate model --json)")
+            }
+            return Float(x)
+        }
+        var model = CellModelConfig()
+        model.r0 = try number("r0_ohm") * 1000
+        model.r1 = try number("r1_ohm") * 1000
+        model.tau1 = try number("tau1_s")
+        model.r2 = try number("r2_ohm") * 1000
+        model.tau2 = try number("tau2_s")
+        return model
     }
 
     /// A pulse is a stretch of at least `pulseC` × capacity lasting at most `maxPulse`

@@ -43,7 +43,7 @@ public enum SOCBench {
     }
 
     public static func run(_ table: NumericTable, chemistry: Chemistry, capacityAh: Float,
-                           curve: OCVCurve, curveIsCalibrated: Bool,
+                           curve: OCVCurve, curveIsCalibrated: Bool, model: CellModelConfig = CellModelConfig(),
                            currentPositiveDischarge: Bool) throws(NumericTableError) -> Result {
         let time = try table.values("time_s")
         var current = try table.values("current_meas_A")
@@ -53,8 +53,10 @@ public enum SOCBench {
         if currentPositiveDischarge { current = current.map { -$0 } }
         guard time.count >= 2 else { throw .invalid(table.path, "needs at least two samples") }
 
-        var cell = CellEstimator(filter: SOCFilter(curve: curve,
-                                                   parameters: .defaults(chemistry, capacityAh: capacityAh),
+        var config = BMSConfig.preset(chemistry == .custom ? .lfp : chemistry, cells: 3, capacityAh: capacityAh)!
+        config.pack.chemistry = chemistry
+        config.cellModel = model
+        var cell = CellEstimator(filter: SOCFilter(curve: curve, parameters: CellModelParameters(config),
                                                    voltage: Float(voltage[0]), current: Float(current[0])),
                                  learnsCapacity: curveIsCalibrated)
         // The reference firmware: SOC from the OCV table at the first sample, then counting.
