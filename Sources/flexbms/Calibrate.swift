@@ -53,25 +53,7 @@ extension FlexBMS.Calibrate {
             // takes from the other.
             let summary = "discharge \(String(format: "%.3f", result.dischargeAh)) Ah, charge \(String(format: "%.3f", result.chargeAh)) Ah (capacity about \(String(format: "%.3f", (result.dischargeAh + result.chargeAh) / 2)) Ah, their mean), largest branch half-gap \(String(format: "%.1f", result.maxHalfGap * 1000)) mV"
             if let config {
-                var decoded: DecodedConfig
-                do {
-                    decoded = try ConfigFile.read(path: config)
-                } catch {
-                    printError("\(config): \(error)")
-                    throw ExitCode(2)
-                }
-                decoded.config.setOCVTable(result.curve)
-                let violations = decoded.config.validate()
-                guard violations.isEmpty else {
-                    printViolations(violations, to: "\(config) (not changed)")
-                    throw ExitCode(1)
-                }
-                do {
-                    try ConfigFile.write(decoded.config, to: config)
-                } catch {
-                    printError("\(error)")
-                    throw ExitCode(2)
-                }
+                try updateConfigFile(config) { $0.setOCVTable(result.curve) }
             }
             if let out { try writeText(text, to: out) }
             if out == nil && self.config == nil {
@@ -135,37 +117,21 @@ extension FlexBMS.Calibrate {
                 throw ExitCode(2)
             }
             if let config {
-                var decoded: DecodedConfig
-                do {
-                    decoded = try ConfigFile.read(path: config)
-                } catch {
-                    printError("\(config): \(error)")
-                    throw ExitCode(2)
-                }
-                // The settings are 25 °C values: resistances measured warmer or colder are
-                // scaled back by the estimator's own Arrhenius law.
-                let temperatures = result.pulses.compactMap(\.temperature)
-                let parameters = CellModelParameters.defaults(decoded.config.pack.chemistry, capacityAh: 1)
                 var factor = 1.0
-                if !temperatures.isEmpty {
-                    let kelvin = temperatures.reduce(0, +) / Double(temperatures.count) + 273.15
-                    factor = Foundation.exp(Double(parameters.activationEnergy) / 8.314 * (1 / kelvin - 1 / 298.15))
-                }
-                decoded.config.cellModel.r0 = Float(result.r0 * 1000 / factor)
-                decoded.config.cellModel.r1 = Float(result.r1 * 1000 / factor)
-                decoded.config.cellModel.tau1 = Float(result.tau1)
-                decoded.config.cellModel.r2 = Float(result.r2 * 1000 / factor)
-                decoded.config.cellModel.tau2 = Float(result.tau2)
-                let violations = decoded.config.validate()
-                guard violations.isEmpty else {
-                    printViolations(violations, to: "\(config) (not changed)")
-                    throw ExitCode(1)
-                }
-                do {
-                    try ConfigFile.write(decoded.config, to: config)
-                } catch {
-                    printError("\(error)")
-                    throw ExitCode(2)
+                try updateConfigFile(config) { settings in
+                    // The settings are 25 °C values: resistances measured warmer or colder are
+                    // scaled back by the estimator's own Arrhenius law.
+                    let temperatures = result.pulses.compactMap(\.temperature)
+                    let parameters = CellModelParameters.defaults(settings.pack.chemistry, capacityAh: 1)
+                    if !temperatures.isEmpty {
+                        let kelvin = temperatures.reduce(0, +) / Double(temperatures.count) + 273.15
+                        factor = Foundation.exp(Double(parameters.activationEnergy) / 8.314 * (1 / kelvin - 1 / 298.15))
+                    }
+                    settings.cellModel.r0 = Float(result.r0 * 1000 / factor)
+                    settings.cellModel.r1 = Float(result.r1 * 1000 / factor)
+                    settings.cellModel.tau1 = Float(result.tau1)
+                    settings.cellModel.r2 = Float(result.r2 * 1000 / factor)
+                    settings.cellModel.tau2 = Float(result.tau2)
                 }
                 if !json { print("set sCellR0_mOhm … sCellTau2_s in \(config)" + (factor == 1 ? "" : " (scaled to 25 °C by \(fixed(1 / factor, 3)))")) }
             }
@@ -175,5 +141,30 @@ extension FlexBMS.Calibrate {
                 print("\(result.pulses.count) pulse(s): R0 \(fixed(result.r0 * 1000, 3)) mΩ, R1 \(fixed(result.r1 * 1000, 3)) mΩ (τ1 \(fixed(result.tau1, 1)) s), R2 \(fixed(result.r2 * 1000, 3)) mΩ (τ2 \(fixed(result.tau2, 1)) s) — medians")
             }
         }
+    }
+}
+
+/// Reads the configuration file at `path`, changes it, and writes it back atomically only if
+/// the result is valid as a whole; otherwise prints every broken rule and leaves the file as
+/// it was (exit 1; unreadable or unwritable: exit 2).
+func updateConfigFile(_ path: String, _ change: (inout BMSConfig) -> Void) throws {
+    var decoded: DecodedConfig
+    do {
+        decoded = try ConfigFile.read(path: path)
+    } catch {
+        printError("\(path): \(error)")
+        throw ExitCode(2)
+    }
+    change(&decoded.config)
+    let violations = decoded.config.validate()
+    guard violations.isEmpty else {
+        printViolations(violations, to: "\(path) (not changed)")
+        throw ExitCode(1)
+    }
+    do {
+        try ConfigFile.write(decoded.config, to: path)
+    } catch {
+        printError("\(error)")
+        throw ExitCode(2)
     }
 }
