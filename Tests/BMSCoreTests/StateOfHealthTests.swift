@@ -450,3 +450,18 @@ import Testing
         #expect(p.r0 == 0.0006 && p.slowTau == 1200 && p.polarisationRatio == 1 && p.slowRatio == 0)
     }
 }
+
+@Suite struct ConfiguredResistanceTests {
+    /// A configured R0 counts as known at once: 10 mΩ (R1 = R0) on an LFP cell at 3.264 V
+    /// allows (3.264 − 2.8) / 20 mΩ ≈ 23 A of discharge, without a single current step.
+    @Test func aConfiguredR0DeratesTheLimitsWithoutSteps() {
+        var config = lfp16()
+        config.cellModel.r0 = 10
+        var rig = Rig(config)
+        rig.run(until: 5000, period: 1000) { sample(at: $0, cell: 3.264) }
+        #expect(rig.bms.estimator.filter(0)!.r0Samples == 0)
+        #expect(rig.bms.limits.dischargeReasons.contains(.resistance))
+        let limit = rig.bms.limits.dischargeCurrent
+        #expect(limit > 20 && limit < 26, "\(limit)")
+    }
+}

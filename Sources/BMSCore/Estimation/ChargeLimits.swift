@@ -33,7 +33,8 @@ public struct LimitReasons: OptionSet, Sendable, Equatable {
 ///   reaches the target) and float after full (recharge level × cells). It is never 0 (Victron reads
 ///   0 as over-voltage).
 /// - The discharge voltage is the discharge cutoff × cells.
-/// - Resistance: once cells' resistances are learned, neither current may exceed what keeps
+/// - Resistance: once cells' resistances are known (configured, or learned from three
+///   current steps), neither current may exceed what keeps
 ///   every cell's terminal voltage (OCV ± I·R at its temperature) between the discharge
 ///   cutoff and the charge target — a cold or worn cell lowers the limits before its
 ///   voltage reaches them.

@@ -95,7 +95,7 @@ public struct PackEstimator: Sendable {
             let c = cells[i]
             let q = c.filter.parameters.capacityAh
             capacities[i] = q
-            resistances[i] = c.filter.learnedR0
+            resistances[i] = c.filter.r0
             socs[i] = c.soc
             if c.soc * q < leastRemaining { leastRemaining = c.soc * q; report.emptiesFirst = UInt8(i) }
             if (1 - c.soc) * q < leastRoom { leastRoom = (1 - c.soc) * q; report.fillsFirst = UInt8(i) }
@@ -112,7 +112,7 @@ public struct PackEstimator: Sendable {
             var found: WeakCellCauses = []
             let c = cells[i]
             if c.capacity.samples > 0 && capacities[i] <= 0.97 * medianCapacity { found.insert(.lowCapacity) }
-            if c.filter.r0Samples > 0 && medianResistance > 0 && resistances[i] >= 1.3 * medianResistance {
+            if c.filter.resistanceIsKnown(steps: 1) && medianResistance > 0 && resistances[i] >= 1.3 * medianResistance {
                 found.insert(.highResistance)
             }
             if lowSOC ? socs[i] < medianSOC - 0.02 : socs[i] > medianSOC + 0.02 { found.insert(.imbalance) }
@@ -178,8 +178,8 @@ public struct PackEstimator: Sendable {
     /// Resistance limits: the largest charge and discharge currents that keep every cell's
     /// terminal voltage between the discharge cutoff and the charge target, at R0 for the
     /// present temperature plus the fast polarisation (the resistance a load sees over tens
-    /// of seconds), counting only cells whose R0 was learned from at least three current
-    /// steps; `nil` while none has.
+    /// of seconds), counting only cells whose R0 is configured (`sCellR0_mOhm`) or was learned from
+    /// at least three current steps; `nil` while none is.
     mutating func refresh(config: BMSConfig) {
         let count = Int(config.pack.seriesCells)
         guard lastRun != nil, count > 0 else {
@@ -196,7 +196,7 @@ public struct PackEstimator: Sendable {
             let s = min(max(cells[i].soc, 0), 1)
             remaining = min(remaining, s * q)
             room = min(room, (1 - s) * q)
-            guard cells[i].filter.r0Samples >= 3 else { continue }
+            guard cells[i].filter.resistanceIsKnown() else { continue }
             learned = true
             let r = cells[i].filter.presentR0 * (1 + cells[i].filter.parameters.polarisationRatio)
             let ocv = curve.voltage(atSOC: s)

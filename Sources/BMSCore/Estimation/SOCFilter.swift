@@ -124,6 +124,14 @@ public struct SOCFilter: Sendable {
     /// The current offset's uncertainty (1 σ), A.
     public var offsetSigma: Float { FloatMath.squareRoot(p.s33) }
 
+    /// R0 at 25 °C in use, Ω: the configured one, else the learned one (the first guess until
+    /// a step has been seen).
+    public var r0: Float { parameters.r0 ?? learnedR0 }
+
+    /// Whether R0 is known rather than guessed: configured, or learned from at least
+    /// `steps` current steps.
+    public func resistanceIsKnown(steps: Int = 3) -> Bool { parameters.r0 != nil || r0Samples >= steps }
+
     /// R0 at the temperature of the last update, Ω.
     public var presentR0: Float { (parameters.r0 ?? learnedR0) * arrhenius }
 

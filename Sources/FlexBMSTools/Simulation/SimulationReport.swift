@@ -100,7 +100,7 @@ public struct HealthSummary {
             return Cell(capacityTrueAh: group.capacityAh, capacityEstimatedAh: cell.capacity.capacityAh,
                         capacitySamples: cell.capacity.samples,
                         resistanceTrueMilliohm: group.r0 * 1000,
-                        resistanceEstimatedMilliohm: cell.filter.learnedR0 * 1000,
+                        resistanceEstimatedMilliohm: cell.filter.r0 * 1000,
                         resistanceSamples: cell.filter.r0Samples)
         }
         sohEstimated = soh
