@@ -32,6 +32,7 @@ var hostSpeed: [SwiftSetting] { [.unsafeFlags(["-cross-module-optimization"])] }
 var targets: [Target] = [
     .target(name: "BMSCore", swiftSettings: portableSwift),
     .target(name: "PackSim", dependencies: ["BMSCore"], swiftSettings: portableSwift),
+    .target(name: "PAYG", swiftSettings: portableSwift),
 ]
 
 if !embedded {
@@ -46,6 +47,7 @@ if !embedded {
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
         .testTarget(name: "PackSimTests", dependencies: ["PackSim", "BMSCore"]),
+        .testTarget(name: "PAYGTests", dependencies: ["PAYG"]),
         .testTarget(name: "FlexBMSToolsTests", dependencies: ["FlexBMSTools", "BMSCore", "PackSim"]),
         .testTarget(name: "flexbmsTests", dependencies: ["flexbms"]),
     ]
@@ -56,6 +58,7 @@ let package = Package(
     products: embedded ? [
         .library(name: "BMSCore", targets: ["BMSCore"]),
         .library(name: "PackSim", targets: ["PackSim"]),
+        .library(name: "PAYG", targets: ["PAYG"]),
     ] : [
         .executable(name: "flexbms", targets: ["flexbms"]),
         .library(name: "BMSCore", targets: ["BMSCore"]),

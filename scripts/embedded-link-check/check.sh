@@ -43,7 +43,9 @@ driver() {  # driver NAME OBJECTS...: compile scripts/embedded-link-check/NAME.s
 
 module BMSCore
 module PackSim
+module PAYG
 status=0
 driver LinkCheck "$out/BMSCore.o" || status=1
 driver LinkCheckSim "$out/PackSim.o" "$out/BMSCore.o" || status=1
+driver LinkCheckPAYG "$out/PAYG.o" || status=1
 exit $status
