@@ -37,9 +37,9 @@ var targets: [Target] = [
 
 if !embedded {
     targets += [
-        .target(name: "FlexBMSTools", dependencies: ["BMSCore", "PackSim"], swiftSettings: hostSpeed),
+        .target(name: "FlexBMSTools", dependencies: ["BMSCore", "PackSim", "PAYG"], swiftSettings: hostSpeed),
         .executableTarget(name: "flexbms", dependencies: [
-            "BMSCore", "PackSim", "FlexBMSTools",
+            "BMSCore", "PackSim", "PAYG", "FlexBMSTools",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "BMSCoreTests", dependencies: [
