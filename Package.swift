@@ -46,7 +46,7 @@ if !embedded {
             "BMSCore",
             .product(name: "PropertyBased", package: "swift-property-based"),
         ]),
-        .testTarget(name: "PackSimTests", dependencies: ["PackSim", "BMSCore"]),
+        .testTarget(name: "PackSimTests", dependencies: ["PackSim", "BMSCore", "PAYG"]),
         .testTarget(name: "PAYGTests", dependencies: ["PAYG"]),
         .testTarget(name: "FlexBMSToolsTests", dependencies: ["FlexBMSTools", "BMSCore", "PackSim"]),
         .testTarget(name: "flexbmsTests", dependencies: ["flexbms"]),

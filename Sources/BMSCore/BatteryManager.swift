@@ -24,6 +24,8 @@ public struct BatteryManager: Sendable {
     public private(set) var protection = Protection()
     public private(set) var switching = SwitchControl()
     public private(set) var fullDetector = FullDetector()
+    /// Pay-as-you-go: whether the credit allows discharge.
+    public private(set) var payg = PAYGGate()
     /// SOC of every cell and of the pack.
     public private(set) var estimator: PackEstimator
     /// The limits for a charger or an inverter, from the last fresh measurement.
@@ -163,13 +165,23 @@ public struct BatteryManager: Sendable {
     }
 
     /// The directions the pack may carry now: not blocked by an active fault, charging not
-    /// after full, and each enabled by its input.
+    /// after full, each enabled by its input, and discharge only with pay-as-you-go credit.
+    /// Each of these can only take a direction away: none overrides protection.
     public var allowedDirections: Directions {
         var allowed = Directions.both
         allowed.subtract(protection.active.blockedDirections)
         if fullDetector.isFull || !inputs.chargeEnable { allowed.remove(.charge) }
-        if !inputs.dischargeEnable { allowed.remove(.discharge) }
+        if !inputs.dischargeEnable || payg.locked { allowed.remove(.discharge) }
         return allowed
+    }
+
+    /// The pay-as-you-go credit at `time`, from the PAYG module (the firmware calls this every
+    /// second): a warning before the credit runs out, discharge off after the grace period
+    /// (`sPaygGrace_s`), back on with new credit. Takes effect at the next step.
+    public mutating func updateCredit(_ credit: PAYGCredit, at time: Timestamp) {
+        if let kind = payg.update(credit, at: time, config: config.payg) {
+            events.append(BMSEvent(kind: kind, time: time, value: Float(credit.secondsLeft), state: switching.state))
+        }
     }
 
     /// The command of the last step.

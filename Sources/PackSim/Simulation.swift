@@ -270,3 +270,11 @@ public struct Simulation<Profile: PowerProfile> {
         return m
     }
 }
+
+extension Simulation {
+    /// Hands the BMS a pay-as-you-go credit reading (as the firmware does every second from
+    /// its PAYG module), at the present simulated time.
+    public mutating func updateCredit(_ credit: PAYGCredit) {
+        bms.updateCredit(credit, at: time.bmsTimestamp)
+    }
+}

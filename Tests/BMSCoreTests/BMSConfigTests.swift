@@ -156,7 +156,7 @@ import Testing
             names.append("\(a)\(b)\(c)")
         }
         #expect(Set(names).count == names.count)
-        #expect(names.count == 55 + 3 * 16)
+        #expect(names.count == 57 + 3 * 16)
         #expect(ocvPoints == 21)
         #expect(ConfigField.ocvPoint(.soc80).nameParts.0.description == "sOcvPoints_V")
         for name in names {

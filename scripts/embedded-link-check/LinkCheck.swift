@@ -22,6 +22,8 @@ import BMSCore
             while let e = bms.nextEvent() { sink &+= UInt32(e.kind.rawValue) }
             t += 100
         }
+        bms.updateCredit(PAYGCredit(enforced: true, secondsLeft: 0), at: Timestamp(milliseconds: t))
+        if bms.payg.locked { sink &+= 1 }
         bms.resetFaults(at: Timestamp(milliseconds: t))
         try? bms.apply(config, at: Timestamp(milliseconds: t))
         bms.shutdown(at: Timestamp(milliseconds: t))

@@ -57,6 +57,8 @@ extension BMSConfig {
         case .cellTau1: .float(cellModel.tau1)
         case .cellR2: .float(cellModel.r2)
         case .cellTau2: .float(cellModel.tau2)
+        case .paygGrace: .unsigned(payg.graceSeconds)
+        case .paygWarning: .unsigned(payg.warningSeconds)
         case .recoveryDelay(let f): .unsigned(recovery[f].delaySeconds)
         case .latchAfter(let f): .unsigned(UInt32(recovery[f].latchAfter))
         case .latchWindow(let f): .unsigned(recovery[f].windowSeconds)
@@ -156,6 +158,8 @@ extension BMSConfig {
         case .recoveryDelay(let f): recovery[f].delaySeconds = n
         case .latchAfter(let f): recovery[f].latchAfter = UInt8(n)
         case .latchWindow(let f): recovery[f].windowSeconds = n
+        case .paygGrace: payg.graceSeconds = n
+        case .paygWarning: payg.warningSeconds = n
         default: break  // not an unsigned field: excluded by `kind`
         }
     }

@@ -21,6 +21,8 @@ extension BMSConfig {
         check.recoveryPolicies()
         check.ocvTable()
         check.cellModel()
+        check.range(.paygGrace, 0, 7 * 86_400)
+        check.range(.paygWarning, 0, 30 * 86_400)
         return check.violations
     }
 

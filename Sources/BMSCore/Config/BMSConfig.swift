@@ -22,6 +22,8 @@ public struct BMSConfig: Sendable {
     /// The cells' equivalent circuit as `flexbms calibrate model` measures it; zeros: the
     /// estimator's defaults, with R0 learned from current steps.
     public var cellModel = CellModelConfig()
+    /// Pay-as-you-go timing (the credit itself comes from the PAYG module at run time).
+    public var payg = PAYGConfig()
 
     /// Whether an OCV table is set (any point non-zero).
     public var hasOCVTable: Bool {

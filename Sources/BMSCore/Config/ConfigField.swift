@@ -22,6 +22,7 @@ public enum ConfigField: Equatable, Sendable {
     case thermistorMinimum, thermistorMaximum, plausibilityDelay, measurementTimeout
     case chargeEnable, dischargeEnable
     case cellR0, cellR1, cellTau1, cellR2, cellTau2
+    case paygGrace, paygWarning
     /// `s<Fault>RecoveryDelay_s`
     case recoveryDelay(Fault)
     /// `s<Fault>LatchAfter`
@@ -34,7 +35,7 @@ public enum ConfigField: Equatable, Sendable {
     /// The fields that are not per fault, in the order files list them. Computed, not a
     /// stored global: a lazily initialised global needs `swift_once` and so atomics, which
     /// an ARMv6-M core does not have.
-    static var plainFields: InlineArray<55, ConfigField> { [
+    static var plainFields: InlineArray<57, ConfigField> { [
         .seriesCellCount, .parallelCellCount, .nominalCapacity, .chemistry,
         .cellOvervoltage, .cellOvervoltageReset, .cellOvervoltageDelay,
         .cellChargeVoltage, .cellRechargeVoltage, .balanceMinimumVoltage,
@@ -51,6 +52,7 @@ public enum ConfigField: Equatable, Sendable {
         .thermistorMinimum, .thermistorMaximum, .plausibilityDelay, .measurementTimeout,
         .chargeEnable, .dischargeEnable,
         .cellR0, .cellR1, .cellTau1, .cellR2, .cellTau2,
+        .paygGrace, .paygWarning,
     ] }
 
     /// Calls `body` with every field: the plain ones, then the three recovery fields of each
@@ -78,7 +80,7 @@ public enum ConfigField: Equatable, Sendable {
         case .cellOvervoltageDelay, .cellUndervoltageDelay, .cellImbalanceDelay,
              .chargeOvercurrentDelay, .dischargeOvercurrentDelay, .shortCircuitDelay, .fullDelay,
              .temperatureDelay, .balanceIdleDelay, .plausibilityDelay, .measurementTimeout,
-             .recoveryDelay, .latchWindow:
+             .recoveryDelay, .latchWindow, .paygGrace, .paygWarning:
             .uint32
         default: .float
         }
@@ -153,6 +155,8 @@ public enum ConfigField: Equatable, Sendable {
         case .cellTau1: "sCellTau1_s"
         case .cellR2: "sCellR2_mOhm"
         case .cellTau2: "sCellTau2_s"
+        case .paygGrace: "sPaygGrace_s"
+        case .paygWarning: "sPaygWarning_s"
         case .recoveryDelay, .latchAfter, .latchWindow, .ocvPoint: ""
         }
     }

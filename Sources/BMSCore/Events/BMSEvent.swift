@@ -20,6 +20,12 @@ public enum BMSEventKind: UInt8, Sendable {
     case fullCleared = 8
     /// A new configuration was applied.
     case configApplied = 9
+    /// Pay-as-you-go: the credit runs out soon (or has run out and the grace period runs).
+    case paygWarning = 10
+    /// Pay-as-you-go: no credit and the grace period is over: discharge off.
+    case paygLocked = 11
+    /// Pay-as-you-go: credit again (or PAYG disabled): discharge allowed.
+    case paygUnlocked = 12
 }
 
 /// One entry of the event stream that the firmware publishes and logs.

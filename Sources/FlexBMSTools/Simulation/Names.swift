@@ -50,6 +50,9 @@ extension BMSEventKind {
         case .full: "full"
         case .fullCleared: "full_cleared"
         case .configApplied: "config"
+        case .paygWarning: "payg_warning"
+        case .paygLocked: "payg_locked"
+        case .paygUnlocked: "payg_unlocked"
         }
     }
 }
