@@ -175,6 +175,11 @@ public struct BatteryManager: Sendable {
         return allowed
     }
 
+    /// Logs a token entry (accepted or not) in the event stream.
+    public mutating func recordPAYGEntry(_ outcome: PAYGEntryOutcome, value: Float, at time: Timestamp) {
+        events.append(BMSEvent(kind: .paygEntry, time: time, index: outcome.rawValue, value: value, state: switching.state))
+    }
+
     /// The pay-as-you-go credit at `time`, from the PAYG module (the firmware calls this every
     /// second): a warning before the credit runs out, discharge off after the grace period
     /// (`sPaygGrace_s`), back on with new credit. Takes effect at the next step.

@@ -278,3 +278,10 @@ extension Simulation {
         bms.updateCredit(credit, at: time.bmsTimestamp)
     }
 }
+
+extension Simulation {
+    /// Logs a pay-as-you-go token entry in the BMS's event stream.
+    public mutating func recordPAYGEntry(_ outcome: PAYGEntryOutcome, value: Float) {
+        bms.recordPAYGEntry(outcome, value: value, at: time.bmsTimestamp)
+    }
+}

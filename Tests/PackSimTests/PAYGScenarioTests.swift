@@ -11,9 +11,18 @@ import Testing
         for i in 0..<16 { key[i] = UInt8(0x40 + i) }
         let chain = TokenChain(key: SipHashKey(bytes: key), startingCode: 294_117_003)
         var device = PAYGDevice(provisioning: PAYGProvisioning(chain: chain))
+        var sim: Simulation<StandardProfile>! = nil
+        /// Every entry is logged in the BMS's event stream, as the firmware does.
         func enter(_ token: UInt32, at seconds: UInt64) -> TokenResult {
             let (digits, count) = TokenText.characters(token, restricted: false)
-            return device.enter(digits.span.extracting(0..<count), now: seconds)
+            let result = device.enter(digits.span.extracting(0..<count), now: seconds)
+            switch result {
+            case .accepted(_, let value, _): sim.recordPAYGEntry(.accepted, value: Float(value))
+            case .alreadyUsed: sim.recordPAYGEntry(.alreadyUsed, value: 0)
+            case .invalid: sim.recordPAYGEntry(.invalid, value: 0)
+            case .lockedOut: sim.recordPAYGEntry(.lockedOut, value: 0)
+            }
+            return result
         }
 
         var setup = SimulationSetup(chemistry: .lfp, cells: 8, capacityAh: 100)
@@ -22,7 +31,7 @@ import Testing
         config.payg.warningSeconds = 6 * 3600
         config.payg.graceSeconds = 3600
         setup.config = config
-        var sim = try Simulation(setup: setup, profile: StandardProfile(.offgridDay, config: config, seed: 4))
+        sim = try Simulation(setup: setup, profile: StandardProfile(.offgridDay, config: config, seed: 4))
 
         // One day of credit at the start.
         #expect(enter(chain.token(value: 1, count: 2), at: 0) == .accepted(.addTime, value: 1, count: 2))
@@ -51,6 +60,7 @@ import Testing
         #expect(warning == 18 * 3600)
         #expect(lockedAt == 25 * 3600)
         #expect(kinds.contains { $0.0 == 36 * 3600 && $0.1 == .paygUnlocked })
+        #expect(kinds.filter { $0.1 == .paygEntry }.count == 2)
         // While locked (11 h of night and morning): the loads go unserved — what flowed out is
         // the seconds in which the ideal diode still held the FET on as the sun faded, not
         // the night's load — and the morning sun still charges.

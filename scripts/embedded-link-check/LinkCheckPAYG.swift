@@ -17,6 +17,13 @@ import PAYG
         }
         if device.isActive(now: 2000) { sink &+= UInt32(truncatingIfNeeded: device.secondsLeft(now: 2000)) }
         sink &+= TokenCount.next(after: 3, for: .addTime)
+        var clock = DeviceClock(resumingFrom: 1000)
+        if clock.advance(milliseconds: 4_000_000) {
+            let record = PAYGRecord(state: device.state, clock: clock.seconds).encoded()
+            if let back = try? PAYGRecord(bytes: record.span) { sink &+= UInt32(truncatingIfNeeded: back.clock) }
+        }
+        var keypad = KeypadEntry(restricted: true)
+        if case .token(_, let n) = keypad.key(0x2A) { sink &+= UInt32(n) }
         if sink == 0x1234_5678 { fatalError() }
     }
 }

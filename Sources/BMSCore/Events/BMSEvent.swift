@@ -26,6 +26,9 @@ public enum BMSEventKind: UInt8, Sendable {
     case paygLocked = 11
     /// Pay-as-you-go: credit again (or PAYG disabled): discharge allowed.
     case paygUnlocked = 12
+    /// Pay-as-you-go: a token was entered. `index` is the outcome (`PAYGEntryOutcome`),
+    /// `value` the token's value (0 unless accepted).
+    case paygEntry = 13
 }
 
 /// One entry of the event stream that the firmware publishes and logs.

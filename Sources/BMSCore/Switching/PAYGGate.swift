@@ -78,3 +78,9 @@ public struct PAYGConfig: Sendable {
 
     public init() {}
 }
+
+/// How a token entry ended, for the event log (every attempt is logged, spec: the operator
+/// must see guessing as well as paying).
+public enum PAYGEntryOutcome: UInt8, Sendable {
+    case accepted = 0, alreadyUsed = 1, invalid = 2, lockedOut = 3
+}

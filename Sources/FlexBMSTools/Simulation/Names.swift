@@ -53,6 +53,7 @@ extension BMSEventKind {
         case .paygWarning: "payg_warning"
         case .paygLocked: "payg_locked"
         case .paygUnlocked: "payg_unlocked"
+        case .paygEntry: "payg_entry"
         }
     }
 }
