@@ -3,6 +3,7 @@ import BMSCore
 import FlexBMSTools
 import Foundation
 import PackSim
+import PAYG
 
 extension FlexBMS {
     /// `flexbms sim`: the virtual pack in closed loop with the BMS core.
@@ -58,6 +59,14 @@ extension FlexBMS {
         var json = false
         @Flag(name: .customLong("list-faults"), help: "List the faults that can be injected, and exit.")
         var listFaults = false
+        @Option(name: .customLong("payg-key"), help: "Pay-as-you-go: the device's secret key (32 hex digits); with --payg-starting-code the unit starts without credit.")
+        var paygKey: String?
+        @Option(name: .customLong("payg-starting-code"), help: "Pay-as-you-go: the device's starting code.")
+        var paygStartingCode: UInt32?
+        @Option(name: .customLong("payg-divider"), help: "Pay-as-you-go: the time divider (value units per day).")
+        var paygDivider: UInt8 = 1
+        @Option(name: .customLong("payg-token"), help: "Pay-as-you-go: enter TOKEN at TIME of the run, TOKEN@TIME, e.g. 123456789@36h (repeatable).")
+        var paygToken: [String] = []
 
         func run() throws {
             if listFaults {
@@ -115,6 +124,15 @@ extension FlexBMS {
             if s.secondsOverVoltage + s.secondsUnderVoltage + s.secondsOverTemperature > 0 {
                 print("LIMITS EXCEEDED WITH CURRENT FLOWING: \(Int(s.secondsOverVoltage)) s over-voltage, \(Int(s.secondsUnderVoltage)) s under-voltage, \(Int(s.secondsOverTemperature)) s over-temperature (beyond the trip plus margin)")
             }
+            let payg = report.events.filter { $0.kind.hasPrefix("payg_") }
+            if !payg.isEmpty {
+                print("pay-as-you-go: " + payg.map { e in
+                    let what = e.kind == "payg_entry"
+                        ? "token \((e.outcome ?? "?").replacingOccurrences(of: "_", with: " "))"
+                        : e.kind.replacingOccurrences(of: "payg_", with: "")
+                    return "\(what) at \(fixed(e.seconds / 3600, 1)) h"
+                }.joined(separator: ", "))
+            }
             for (path, what) in [(out, "time series"), (plot, "plot")] { if let path { print("wrote \(what) to \(path)") } }
         }
     }
@@ -129,6 +147,7 @@ struct SimulationPlan {
     var durationMs: UInt64
     var sampleMs: UInt64
     var faults: [ScheduledFault]
+    var payg: SimulatedPAYG?
 
     init(_ o: FlexBMS.Sim) throws {
         var config: BMSConfig?
@@ -232,6 +251,7 @@ struct SimulationPlan {
             }
         }
         guard faults.count <= 16 else { throw CLIError("at most 16 --fault options") }
+        payg = try SimulatedPAYG(o)
         self.faults = faults
         self.durationMs = durationMs
         self.sampleMs = sampleMs
@@ -245,9 +265,11 @@ struct SimulationPlan {
             throw CLIError("cannot start the simulation: \(error.description)")
         }
         for f in faults { simulation.schedule(f) }
+        var payg = self.payg
+        let hook: ((inout Simulation<P>) -> Void)? = payg == nil ? nil : { sim in payg!.step(&sim) }
         return withUnsafeMutablePointer(to: &progress) { bar in
             SimulationRunner.run(&simulation, durationMs: durationMs, sampleMs: sampleMs,
-                                 profileName: name, progress: { bar.pointee.update($0) })
+                                 profileName: name, beforeStep: hook, progress: { bar.pointee.update($0) })
         }
     }
 }
@@ -287,3 +309,48 @@ func writeText(_ text: String, to path: String) throws {
     }
 }
 
+
+/// Pay-as-you-go in the virtual device: the token decoder beside the BMS, as the firmware
+/// will have it — the credit handed to the core every step, scheduled tokens entered at their
+/// time and logged. The device clock is the simulated time.
+struct SimulatedPAYG {
+    var device: PAYGDevice
+    /// Tokens to enter, by simulated second, in time order.
+    var schedule: [(second: UInt64, text: String)]
+
+    init?(_ o: FlexBMS.Sim) throws {
+        guard o.paygKey != nil || o.paygStartingCode != nil || !o.paygToken.isEmpty else { return nil }
+        guard let hex = o.paygKey, let code = o.paygStartingCode else {
+            throw CLIError("pay-as-you-go needs both --payg-key and --payg-starting-code")
+        }
+        let key: SipHashKey
+        do { key = try PAYGFiles.key(hex: hex) } catch { throw CLIError("--payg-key: \(error)") }
+        guard code >= 1 && code <= TokenChain.maximumToken else {
+            throw CLIError("--payg-starting-code must be 1 … 999999999, got \(code)")
+        }
+        guard o.paygDivider >= 1 else { throw CLIError("--payg-divider must be 1 … 255") }
+        device = PAYGDevice(provisioning: PAYGProvisioning(chain: TokenChain(key: key, startingCode: code),
+                                                           timeDivider: o.paygDivider))
+        schedule = try o.paygToken.map { text in
+            let parts = text.split(separator: "@", maxSplits: 1)
+            guard parts.count == 2, let ms = Quantity.duration(String(parts[1])) else {
+                throw CLIError("--payg-token must be TOKEN@TIME, e.g. 123456789@36h, got \(text)")
+            }
+            return (ms / 1000, String(parts[0]))
+        }.sorted { $0.second < $1.second }
+    }
+
+    mutating func step<P: PowerProfile>(_ sim: inout Simulation<P>) {
+        let now = sim.time.milliseconds / 1000
+        while let next = schedule.first, next.second <= now {
+            schedule.removeFirst()
+            switch device.enter(Array(next.text.utf8).span, now: now) {
+            case .accepted(_, let value, _): sim.recordPAYGEntry(.accepted, value: Float(value))
+            case .alreadyUsed: sim.recordPAYGEntry(.alreadyUsed, value: 0)
+            case .invalid: sim.recordPAYGEntry(.invalid, value: 0)
+            case .lockedOut: sim.recordPAYGEntry(.lockedOut, value: 0)
+            }
+        }
+        sim.updateCredit(PAYGCredit(enforced: device.state.enabled, secondsLeft: device.secondsLeft(now: now)))
+    }
+}

@@ -58,3 +58,30 @@ import Testing
         #expect(locked["result"] as? String == "locked_out" && locked["locked_for_s"] as? Int == 120)
     }
 }
+
+@Suite struct SimPAYGTests {
+    let key = "a1b2c3d4e5f60718293a4b5c6d7e8f90"
+
+    @Test func theVirtualDeviceLocksAndATokenUnlocksIt() throws {
+        let issued = try flexbms(["payg", "token", "--key", key, "--starting-code", "470158112", "--count", "1", "--days", "1", "--json"])
+        let token = (try JSONSerialization.jsonObject(with: Data(issued.stdout.utf8)) as! [String: Any])["token"] as! String
+        let second = try flexbms(["payg", "token", "--key", key, "--starting-code", "470158112", "--count", "2", "--days", "2", "--json"])
+        let token2 = (try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as! [String: Any])["token"] as! String
+        let r = try flexbms(["sim", "--cells", "4", "--capacity", "50", "--days", "2", "--seed", "4", "--json",
+                             "--payg-key", key, "--payg-starting-code", "470158112",
+                             "--payg-token", "\(token)@0", "--payg-token", "\(token2)@36h", "--payg-token", "\(token2)@37h"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        let events = (object["events"] as! [[String: Any]]).filter { ($0["kind"] as! String).hasPrefix("payg_") }
+        let summary = events.map { "\($0["kind"]!)@\(Int(($0["t_s"] as! Double) / 3600))" + (($0["outcome"] as? String).map { ":\($0)" } ?? "") }
+        #expect(summary == ["payg_entry@0:accepted", "payg_warning@0", "payg_locked@25", "payg_entry@36:accepted",
+                            "payg_unlocked@36", "payg_entry@37:already_used"], "\(summary)")
+    }
+
+    @Test func badPAYGOptionsAreNamed() throws {
+        let half = try flexbms(["sim", "--days", "0.1", "--payg-key", key])
+        #expect(half.status != 0 && half.stderr.contains("both --payg-key and --payg-starting-code"), "\(half.stderr)")
+        let bad = try flexbms(["sim", "--days", "0.1", "--payg-key", key, "--payg-starting-code", "5", "--payg-token", "123456789"])
+        #expect(bad.status != 0 && bad.stderr.contains("TOKEN@TIME"), "\(bad.stderr)")
+    }
+}

@@ -97,6 +97,8 @@ extension SimulationReport {
             if let fault = e.fault { parts.append("\"fault\":\"\(fault)\"") }
             if let cell = e.cell { parts.append("\"cell\":\(cell)") }
             if let sensor = e.sensor { parts.append("\"sensor\":\(sensor)") }
+            if let outcome = e.outcome { parts.append("\"outcome\":\"\(outcome)\"") }
+            if e.kind == "payg_entry" && e.outcome == "accepted" { parts.append("\"value\":\(fixed(e.value, 0))") }
             if e.fault != nil { parts.append("\"value\":\(fixed(e.value, 3))") }
             parts.append("\"state\":\"\(e.state)\"")
             return "    {" + parts.joined(separator: ",") + "}"

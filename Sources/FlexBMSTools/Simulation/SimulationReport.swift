@@ -9,6 +9,8 @@ public struct EventRecord: Equatable {
     public var fault: String?
     /// 1-based cell number, when the event concerns a cell.
     public var cell: Int?
+    /// For a pay-as-you-go token entry: accepted, already_used, invalid or locked_out.
+    public var outcome: String?
     /// 1-based thermistor number, when it concerns a sensor.
     public var sensor: Int?
     public var value: Float
@@ -128,6 +130,7 @@ public enum SimulationRunner {
     /// `progress` is called with the fraction done, at most every ~1 % of the run.
     public static func run<P: PowerProfile>(_ simulation: inout Simulation<P>, durationMs: UInt64,
                                             sampleMs: UInt64, profileName: String,
+                                            beforeStep: ((inout Simulation<P>) -> Void)? = nil,
                                             progress: ((Double) -> Void)? = nil) -> SimulationReport {
         var report = SimulationReport(setup: simulation.setup, profileName: profileName)
         report.overvoltage = simulation.bms.config.cellVoltage.overvoltage
@@ -143,6 +146,7 @@ public enum SimulationRunner {
         var windowEvents: [String] = []
         var n: UInt64 = 0
         while n < steps {
+            beforeStep?(&simulation)
             let record = simulation.step()
             n += 1
             window.add(current: record.current, cellMin: record.cellMin, cellMax: record.cellMax)
@@ -190,6 +194,9 @@ public enum SimulationRunner {
         if let fault = e.fault, let index = e.index {
             if fault.concernsCell { record.cell = Int(index) + 1 } else { record.sensor = Int(index) + 1 }
         }
+        if e.kind == .paygEntry, let index = e.index, let outcome = PAYGEntryOutcome(rawValue: index) {
+            record.outcome = outcome.reportName
+        }
         return record
     }
 
@@ -207,5 +214,16 @@ public enum SimulationRunner {
             cells: (0..<pack.groupCount).map { pack.groups[$0].voltage },
             cellMin: w.cellMin, cellMax: w.cellMax, temperatures: temps,
             maxCellTemperatureTrue: pack.maxCellTemperature, ambient: r.ambient, events: events)
+    }
+}
+
+extension PAYGEntryOutcome {
+    public var reportName: String {
+        switch self {
+        case .accepted: "accepted"
+        case .alreadyUsed: "already_used"
+        case .invalid: "invalid"
+        case .lockedOut: "locked_out"
+        }
     }
 }
