@@ -2,6 +2,8 @@
 public struct Command: Equatable, Sendable {
     public var switches: SwitchCommand
     public var state: BMSState
+    /// Cells to bleed (passive balancing), bit n = cell n.
+    public var balanceMask: UInt16 = 0
 }
 
 /// The battery core: configuration, protection, end-of-charge detection and switch control,
@@ -26,6 +28,12 @@ public struct BatteryManager: Sendable {
     public private(set) var fullDetector = FullDetector()
     /// Pay-as-you-go: whether the credit allows discharge.
     public private(set) var payg = PAYGGate()
+    /// Passive balancing: which cells bleed.
+    public private(set) var balancer = Balancer()
+    /// What the AFE allows the balancer (reported by the AFE driver), and the board's bleed
+    /// resistance, Ω (for the bled-charge estimate).
+    public var balancingLimits = BalancingLimits()
+    public var bleedResistance: Float = 33
     /// SOC of every cell and of the pack.
     public private(set) var estimator: PackEstimator
     /// The limits for a charger or an inverter, from the last fresh measurement.
@@ -90,9 +98,12 @@ public struct BatteryManager: Sendable {
                                           full: fullDetector.isFull, packSOC: estimator.packSOC,
                                           resistance: estimator.resistanceLimits)
             power = summary.cellSum * measurement.current
+            balancer.update(measurement, summary, config: config, faults: protection.active,
+                            limits: balancingLimits, bleedResistance: bleedResistance)
         } else {
             // No fresh data: nothing may flow; keep the voltages for the protocols.
             power = 0
+            balancer.stop()
             limits.chargeCurrent = 0
             limits.dischargeCurrent = 0
             limits.chargeReasons.insert(.blocked)
@@ -110,7 +121,8 @@ public struct BatteryManager: Sendable {
     /// Runs the SOC estimators and pins them where this step's events say where a cell is:
     /// full (the highest cell is at its end) and the discharge cutoff (that cell is empty).
     private mutating func estimate(_ m: Measurement, _ summary: MeasurementSummary, newEvents: Int) {
-        var changed = estimator.update(m, summary, config: config)
+        var changed = estimator.update(m, summary, config: config, bleeding: balancer.mask,
+                                       bleedResistance: bleedResistance)
         var i = newEvents
         while i < events.count {
             let e = events[i]
@@ -191,7 +203,7 @@ public struct BatteryManager: Sendable {
 
     /// The command of the last step.
     public var command: Command {
-        Command(switches: switching.command, state: switching.state)
+        Command(switches: switching.command, state: switching.state, balanceMask: balancer.mask)
     }
 
     /// The manual fault reset (the documented action; `xResetFaults` on ThingSet later):

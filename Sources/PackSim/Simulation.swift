@@ -72,6 +72,7 @@ public struct Simulation<Profile: PowerProfile> {
         // The BMS sees the pack once before the first step, as at power-up.
         let command = bms.step(lastMeasurement, now: time.bmsTimestamp)
         pack.powerStage.switches = command.switches
+        stats.socSpreadStart = pack.socSpread
     }
 
     /// Schedules a fault; returns `false` when 16 are already scheduled or the index is out
@@ -191,6 +192,7 @@ public struct Simulation<Profile: PowerProfile> {
             }
         }
         pack.powerStage.switches = switches
+        pack.bleedMask = command.balanceMask
     }
 
     mutating func account(current: Float, dt: Float, unservedW: Float) {
@@ -204,6 +206,9 @@ public struct Simulation<Profile: PowerProfile> {
         let wh = Double(terminalVoltage * current * dt) / 3600
         if wh > 0 { stats.energyChargedWh += wh } else { stats.energyDischargedWh -= wh }
         stats.unservedLoadWh += Double(unservedW * dt) / 3600
+        stats.balancingEnergyWh += Double(pack.bleedPower * dt) / 3600
+        stats.maxBoardTemperature = max(stats.maxBoardTemperature, pack.boardTemperature)
+        if bms.fullDetector.isFull { stats.socSpreadAtFull = pack.socSpread }
         let c = bms.config
         let flowing = 0.01 * setup.capacityAh
         if current > flowing && hi > c.cellVoltage.overvoltage + SimulationLimits.overvoltageMargin {
@@ -283,5 +288,20 @@ extension Simulation {
     /// Logs a pay-as-you-go token entry in the BMS's event stream.
     public mutating func recordPAYGEntry(_ outcome: PAYGEntryOutcome, value: Float) {
         bms.recordPAYGEntry(outcome, value: value, at: time.bmsTimestamp)
+    }
+}
+
+extension Simulation {
+    /// What the simulated AFE allows the balancer (as its driver reports it).
+    public mutating func setBalancingLimits(_ limits: BalancingLimits) {
+        bms.balancingLimits = limits
+        bms.bleedResistance = pack.bleedResistance
+    }
+}
+
+extension Simulation {
+    /// The board's temperature rise per watt of bleeding, K/W (a small enclosure: higher).
+    public mutating func setBoardThermalResistance(_ kelvinPerWatt: Float) {
+        pack.boardThermalResistance = kelvinPerWatt
     }
 }

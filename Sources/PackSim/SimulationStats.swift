@@ -22,6 +22,14 @@ public struct SimulationStats: Sendable {
     public var secondsOverVoltage: Double = 0
     public var secondsUnderVoltage: Double = 0
     public var secondsOverTemperature: Double = 0
+    /// Energy burnt in the bleed resistors, Wh, and the hottest the board got, °C.
+    public var balancingEnergyWh: Double = 0
+    public var maxBoardTemperature: Float = -.infinity
+    /// True SOC spread (highest minus lowest group), 0…1: at the start, and the last time the
+    /// BMS had the pack full — at the top of charge groups of different capacity have a
+    /// common reference, so what is left there is charge imbalance, which balancing removes.
+    public var socSpreadStart: Float = 0
+    public var socSpreadAtFull: Float?
 
     public init() {}
 }

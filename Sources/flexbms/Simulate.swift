@@ -120,6 +120,9 @@ extension FlexBMS {
                 let why = w.emptiesFirstCauses.names.map { $0.replacingOccurrences(of: "_", with: " ") }
                 print("health: SOH \(fixed(Double(h.sohEstimated * 100), 1)) % (true \(fixed(Double(h.sohTrue * 100), 1)) %), \(fixed(Double(h.remainingWh), 0)) Wh left, cell \(w.emptiesFirst + 1) empties first" + (why.isEmpty ? "" : " (\(why.joined(separator: ", ")))") + ", lowest capacity cell \(w.lowestCapacity + 1) at \(fixed(Double(w.lowestCapacityRatio * 100), 0)) % of the median")
             }
+            if s.balancingEnergyWh > 0 || s.socSpreadAtFull != nil {
+                print("balancing: SOC spread \(fixed(Double(s.socSpreadStart) * 100, 1)) % at the start, " + (s.socSpreadAtFull.map { "\(fixed(Double($0) * 100, 1)) % at the last full charge" } ?? "never full") + ", \(fixed(s.balancingEnergyWh, 1)) Wh bled, board up to \(fixed(Double(s.maxBoardTemperature), 1)) °C")
+            }
             print("\(trips.count) trip(s)" + (trips.isEmpty ? "" : ": " + trips.prefix(8).map { "\($0.fault ?? "?")\($0.cell.map { " cell \($0)" } ?? "") at \(fixed($0.seconds / 3600, 1)) h" }.joined(separator: ", ") + (trips.count > 8 ? ", …" : "")))
             if s.secondsOverVoltage + s.secondsUnderVoltage + s.secondsOverTemperature > 0 {
                 print("LIMITS EXCEEDED WITH CURRENT FLOWING: \(Int(s.secondsOverVoltage)) s over-voltage, \(Int(s.secondsUnderVoltage)) s under-voltage, \(Int(s.secondsOverTemperature)) s over-temperature (beyond the trip plus margin)")

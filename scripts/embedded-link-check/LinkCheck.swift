@@ -18,6 +18,7 @@ import BMSCore
             var m = Measurement(timestamp: Timestamp(milliseconds: t), cellVoltage: 3.3, current: -5)
             m.addTemperature(25, role: .cell)
             let c = bms.step(m, now: Timestamp(milliseconds: t))
+            sink &+= UInt32(c.balanceMask)
             if c.switches.chargeOn { sink &+= 1 }
             while let e = bms.nextEvent() { sink &+= UInt32(e.kind.rawValue) }
             t += 100

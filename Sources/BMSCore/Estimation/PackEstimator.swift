@@ -211,7 +211,8 @@ public struct PackEstimator: Sendable {
     /// Runs the filters on a fresh measurement when the period has passed since the last run;
     /// returns whether they ran.
     @discardableResult
-    mutating func update(_ m: Measurement, _ summary: MeasurementSummary, config: BMSConfig) -> Bool {
+    mutating func update(_ m: Measurement, _ summary: MeasurementSummary, config: BMSConfig,
+                         bleeding: UInt16 = 0, bleedResistance: Float = 33) -> Bool {
         let count = Int(config.pack.seriesCells)
         // Cell temperature for the resistance: the middle of the cell sensors' range.
         var temperature: Float = 25
@@ -244,7 +245,10 @@ public struct PackEstimator: Sendable {
             // count the charge, skip the voltage.
             let v = m.cellVoltages[i]
             let plausible = v >= config.plausibility.cellSenseMinimum && v <= config.plausibility.cellSenseMaximum
-            cells[i].update(current: m.current, voltage: v, temperature: temperature, dt: dt,
+            // A bleeding cell gives its bleed current besides the pack current, which the
+            // current sensor does not see.
+            let bleed = bleeding & (1 << UInt16(i)) != 0 && plausible ? v / bleedResistance : 0
+            cells[i].update(current: m.current - bleed, voltage: v, temperature: temperature, dt: dt,
                             voltageValid: plausible)
         }
         lastRun = m.timestamp

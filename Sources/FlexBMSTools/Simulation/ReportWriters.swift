@@ -72,6 +72,10 @@ extension SimulationReport {
             ("soc_est_rmse_pct", fixed(estimateRMSEPercent, 3)),
             ("soc_est_max_error_pct", fixed(estimateMaxErrorPercent, 3)),
             ("trips", "\(events.filter { $0.kind == "trip" }.count)"),
+            ("soc_spread_start_pct", fixed(Double(stats.socSpreadStart) * 100, 2)),
+            ("soc_spread_end_pct", stats.socSpreadAtFull.map { fixed(Double($0) * 100, 2) } ?? "null"),
+            ("balancing_energy_Wh", fixed(stats.balancingEnergyWh, 1)),
+            ("max_board_temp_C", fixed(stats.maxBoardTemperature, 2)),
         ]
         if let h = health {
             let w = h.weakCells
@@ -81,7 +85,8 @@ extension SimulationReport {
                 ("soh_true", fixed(h.sohTrue, 4)),
                 ("remaining_Wh_est", fixed(h.remainingWh, 1)),
                 ("to_full_Wh_est", fixed(h.roomWh, 1)),
-                ("weak_cells", "{\"empties_first\":\(w.emptiesFirst + 1),\"empties_first_causes\":\(causes(w.emptiesFirstCauses)),"
+                ("weak_cells", "[" + h.weakCellList.map(String.init).joined(separator: ",") + "]"),
+                ("weak_cell_report", "{\"empties_first\":\(w.emptiesFirst + 1),\"empties_first_causes\":\(causes(w.emptiesFirstCauses)),"
                     + "\"fills_first\":\(w.fillsFirst + 1),\"fills_first_causes\":\(causes(w.fillsFirstCauses)),"
                     + "\"lowest_capacity\":\(w.lowestCapacity + 1),\"lowest_capacity_ratio\":\(fixed(w.lowestCapacityRatio, 3)),"
                     + "\"highest_resistance\":\(w.highestResistance + 1),\"highest_resistance_ratio\":\(fixed(w.highestResistanceRatio, 3))}"),

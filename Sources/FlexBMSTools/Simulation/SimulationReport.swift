@@ -91,6 +91,9 @@ public struct HealthSummary {
     public var remainingWh: Float
     public var roomWh: Float
     public var weakCells: WeakCellReport
+    /// Cells the BMS judges weak (1-based): learned capacity 10 % or more below the median
+    /// cell's, or a known R0 50 % or more above the median's.
+    public var weakCellList: [Int]
 
     init?<P: PowerProfile>(_ sim: Simulation<P>) {
         guard let soh = sim.bms.stateOfHealth, let energy = sim.bms.energy, let weak = sim.bms.weakCells else {
@@ -110,6 +113,17 @@ public struct HealthSummary {
         remainingWh = energy.remainingWh
         roomWh = energy.roomWh
         weakCells = weak
+        let all = cells
+        let capacities = all.map(\.capacityEstimatedAh).sorted()
+        let resistances = all.map(\.resistanceEstimatedMilliohm).sorted()
+        let medianCapacity = capacities[capacities.count / 2], medianResistance = resistances[resistances.count / 2]
+        weakCellList = all.indices.filter { i in
+            let c = all[i]
+            let lowCapacity = c.capacitySamples > 0 && c.capacityEstimatedAh <= 0.9 * medianCapacity
+            let known = sim.bms.estimator.filter(i)!.resistanceIsKnown(steps: 1)
+            let highResistance = known && c.resistanceEstimatedMilliohm >= 1.5 * medianResistance
+            return lowCapacity || highResistance
+        }.map { $0 + 1 }
     }
 }
 

@@ -55,6 +55,11 @@ public struct PackModel: Sendable {
     public var bleedResistance: Float = 33
     /// Groups whose bleed resistor is switched on, bit n = group n.
     public var bleedMask: UInt16 = 0
+    /// Power dissipated in the bleed resistors in the last step, W (it heats the board).
+    public private(set) var bleedPower: Float = 0
+    /// Board temperature rise per watt of bleeding, K/W (a small BMS board with its
+    /// resistors in one row: 16 × 0.33 W would lift it about 20 K).
+    public var boardThermalResistance: Float = 4
     public internal(set) var boardTemperature: Float
     var random: SimRandom
     var stepSeconds: Float = 0
@@ -120,6 +125,16 @@ public struct PackModel: Sendable {
 
     /// The pack's state of charge as a user reads it: 1 when the first group is full, 0 when
     /// the first group is empty (remaining charge over remaining plus chargeable).
+    /// Highest minus lowest true group SOC, 0…1.
+    public var socSpread: Float {
+        var lo: Float = 1, hi: Float = 0
+        for g in 0..<groupCount {
+            lo = min(lo, groups[g].soc)
+            hi = max(hi, groups[g].soc)
+        }
+        return hi - lo
+    }
+
     public var packSOC: Float {
         var remaining = Float.infinity, chargeable = Float.infinity
         for g in 0..<groupCount {
@@ -185,9 +200,11 @@ public struct PackModel: Sendable {
         // `self.groups[g]` is being mutated would copy it at every call.
         let p = parameters
         let mask = bleedMask, bleedOhms = bleedResistance
+        var bleedWatts: Float = 0
         for g in 0..<groupCount {
             let bleeding = mask & (1 << UInt16(g)) != 0
             let bleed = bleeding ? max(groups[g].voltage, 0) / bleedOhms : 0
+            bleedWatts += bleed * max(groups[g].voltage, 0)
             var neighbours: Float = 0, count: Float = 0
             if g > 0 { neighbours += previous[g - 1]; count += 1 }
             if g + 1 < groupCount { neighbours += previous[g + 1]; count += 1 }
@@ -197,6 +214,7 @@ public struct PackModel: Sendable {
             totals.add(groups[g])
         }
         store(totals)
+        bleedPower = bleedWatts
         return heat
     }
 
@@ -209,6 +227,9 @@ public struct PackModel: Sendable {
         let s = powerStage
         let flow = power - (s.temperature - ambient) / s.thermalResistance
         powerStage.temperature += flow * stepSeconds / s.heatCapacity
-        boardTemperature = ambient + 0.3 * (powerStage.temperature - ambient)
+        // The board: warmed by the power stage, and by the bleed resistors with a few minutes'
+        // lag (τ 300 s).
+        let target = ambient + 0.3 * (powerStage.temperature - ambient) + bleedPower * boardThermalResistance
+        boardTemperature += (target - boardTemperature) * min(stepSeconds / 300, 1)
     }
 }

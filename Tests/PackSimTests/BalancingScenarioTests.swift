@@ -1,0 +1,60 @@
+import BMSCore
+import Testing
+@testable import PackSim
+
+/// Passive balancing in closed loop with the virtual pack.
+@Suite struct BalancingScenarioTests {
+    /// A 16S second-life LFP pack (capacities ±15 %, one weak group) assembled from cells
+    /// charged to different levels — near the top, ±5 % SOC (about 8 % from lowest to
+    /// highest) — on off-grid days.
+    func secondLifePack(seed: UInt64, limits: BalancingLimits = BalancingLimits()) throws -> Simulation<StandardProfile> {
+        var setup = SimulationSetup(chemistry: .lfp, cells: 16, capacityAh: 100)
+        setup.spread = .secondLife
+        setup.seed = seed
+        setup.initialSOC = 0.9
+        var sim = try Simulation(setup: setup, profile: StandardProfile(.offgridDay, config: setup.bmsConfig!, seed: seed))
+        sim.setBalancingLimits(limits)
+        return sim
+    }
+
+    @Test func secondLifeLFPReachesTwoPercentWithinFourteenDays() throws {
+        var sim = try secondLifePack(seed: 3)
+        var worstOverBleed: Float = 0
+        for _ in 0..<(14 * 86_400) {
+            let r = sim.step()
+            while sim.nextEvent() != nil {}
+            // Never a bleeding cell below the balancing minimum (as the BMS reads it).
+            for i in 0..<16 where r.command.balanceMask & (1 << UInt16(i)) != 0 {
+                worstOverBleed = max(worstOverBleed, sim.bms.config.cellVoltage.balanceMinimum - r.measurement.cellVoltages[i])
+            }
+        }
+        let s = sim.stats
+        #expect(s.socSpreadStart > 0.07, "\(s.socSpreadStart)")
+        #expect((s.socSpreadAtFull ?? 1) < 0.02, "\(String(describing: s.socSpreadAtFull))")
+        #expect(s.balancingEnergyWh > 10)
+        #expect(worstOverBleed <= 0)
+        #expect(s.secondsOverVoltage == 0 && s.secondsUnderVoltage == 0)
+        #expect(s.maxBoardTemperature < sim.bms.config.temperature.boardMaximum - sim.bms.config.warnings.temperature)
+    }
+
+    /// A bq769x0-class AFE: never two neighbours, at most four cells at once; and a hot board
+    /// (a 3 W budget in a small enclosure) makes the balancer back off before its limit.
+    @Test func theAFEsLimitsAndTheBoardTemperatureAreKept() throws {
+        var sim = try secondLifePack(seed: 8, limits: BalancingLimits(maximumCells: 4, adjacentAllowed: false))
+        sim.setBoardThermalResistance(40)     // 0.33 W per cell lifts the board 13 K
+        var most = 0, neighbours = false, balanced = false
+        for _ in 0..<(2 * 86_400) {
+            let r = sim.step()
+            while sim.nextEvent() != nil {}
+            let mask = r.command.balanceMask
+            most = max(most, mask.nonzeroBitCount)
+            if mask & (mask << 1) != 0 { neighbours = true }
+            if mask != 0 { balanced = true }
+        }
+        #expect(balanced)
+        #expect(most <= 4)
+        #expect(!neighbours)
+        let limit = sim.bms.config.temperature.boardMaximum
+        #expect(sim.stats.maxBoardTemperature < limit, "\(sim.stats.maxBoardTemperature)")
+    }
+}
