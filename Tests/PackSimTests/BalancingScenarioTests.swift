@@ -37,6 +37,20 @@ import Testing
         #expect(s.maxBoardTemperature < sim.bms.config.temperature.boardMaximum - sim.bms.config.warnings.temperature)
     }
 
+    /// Another pack of the same kind (seed 7): the spread at full more than halves in 14 days,
+    /// though it does not reach 2 % (3.6 %; seed 5: 2.9 %) — the target is met on the
+    /// first pack only, so it is not claimed in general (docs/manual/balancing.md).
+    @Test func anotherSecondLifePackAtLeastHalvesItsSpread() throws {
+        var sim = try secondLifePack(seed: 7)
+        for _ in 0..<(14 * 86_400) {
+            sim.step()
+            while sim.nextEvent() != nil {}
+        }
+        let s = sim.stats
+        #expect((s.socSpreadAtFull ?? 1) < s.socSpreadStart / 2, "\(s.socSpreadStart) → \(String(describing: s.socSpreadAtFull))")
+        #expect(s.secondsOverVoltage == 0 && s.secondsUnderVoltage == 0)
+    }
+
     /// A bq769x0-class AFE: never two neighbours, at most four cells at once; and a hot board
     /// (a 3 W budget in a small enclosure) makes the balancer back off before its limit.
     @Test func theAFEsLimitsAndTheBoardTemperatureAreKept() throws {
