@@ -99,7 +99,7 @@ public struct BatteryManager: Sendable {
                                           resistance: estimator.resistanceLimits)
             power = summary.cellSum * measurement.current
             balancer.update(measurement, summary, config: config, faults: protection.active,
-                            limits: balancingLimits, bleedResistance: bleedResistance)
+                            limits: balancingLimits, bleedResistance: bleedResistance, curve: estimator.curve)
         } else {
             // No fresh data: nothing may flow; keep the voltages for the protocols.
             power = 0

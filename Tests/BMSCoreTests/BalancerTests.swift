@@ -73,11 +73,16 @@ import Testing
         #expect(derated.nonzeroBitCount == 2)
     }
 
-    @Test func restingCountsAfterTheIdleDelay() {
-        var rig = Rig()    // sBalIdleDelay_s 1800
-        rig.run(until: 1_799_000, period: 60_000) { t in var m = sample(at: t, cell: 3.30); m.setCell(3, to: 3.32); return m }
+    @Test func restingCountsAfterTheIdleDelayWhereTheCurveIsSteep() {
+        // NMC at rest at 3.90 V (about 0.8 V per unit SOC), cell 3 15 mV higher.
+        var rig = Rig(BMSConfig.preset(.nmc, cells: 16, capacityAh: 100)!)    // sBalIdleDelay_s 1800
+        rig.run(until: 1_799_000, period: 60_000) { t in var m = sample(at: t, cell: 3.90); m.setCell(3, to: 3.915); return m }
         #expect(rig.bms.command.balanceMask == 0)
-        rig.step(at: 1_800_000) { t in var m = sample(at: t, cell: 3.30); m.setCell(3, to: 3.32); return m }
+        rig.step(at: 1_800_000) { t in var m = sample(at: t, cell: 3.90); m.setCell(3, to: 3.915); return m }
         #expect(rig.bms.command.balanceMask == 1 << 3)
+        // LFP at rest on its plateau: 20 mV between cells is not a difference of charge.
+        var lfp = Rig()
+        lfp.run(until: 2_000_000, period: 60_000) { t in var m = sample(at: t, cell: 3.30); m.setCell(3, to: 3.32); return m }
+        #expect(lfp.bms.command.balanceMask == 0)
     }
 }

@@ -49,7 +49,8 @@ public struct Balancer: Sendable {
 
     /// Decides the mask for this step.
     mutating func update(_ m: Measurement, _ s: MeasurementSummary, config c: BMSConfig,
-                         faults: FaultSet, limits: BalancingLimits, bleedResistance: Float) {
+                         faults: FaultSet, limits: BalancingLimits, bleedResistance: Float,
+                         curve: OCVCurve) {
         let cells = Int(c.pack.seriesCells)
         let now = m.timestamp
         // Account the last step's bleeding first.
@@ -60,11 +61,11 @@ public struct Balancer: Sendable {
             }
         }
         lastUpdate = now
-        mask = plan(m, s, c, cells: cells, faults: faults, limits: limits)
+        mask = plan(m, s, c, cells: cells, faults: faults, limits: limits, curve: curve)
     }
 
     private mutating func plan(_ m: Measurement, _ s: MeasurementSummary, _ c: BMSConfig, cells: Int,
-                               faults: FaultSet, limits: BalancingLimits) -> UInt16 {
+                               faults: FaultSet, limits: BalancingLimits, curve: OCVCurve) -> UInt16 {
         let b = c.balancing
         guard b.targetVoltageDifference > 0, s.hasPlausibleCell, s.implausibleCell == nil else { return 0 }
         // Any fault about voltages, temperatures or the measurement itself: stop.
@@ -94,8 +95,11 @@ public struct Balancer: Sendable {
         derate(s.maxCellTemperature, charging ? c.temperature.chargeMaximum : c.temperature.dischargeMaximum)
         guard allowed > 0 else { return 0 }
 
-        // Volts above the lowest cell, for the cells that want to bleed.
-        guard s.maxCell >= c.cellVoltage.recharge || resting else { return 0 }
+        // Voltages compare cells at the top of charge, and at rest only where the curve is
+        // steep at the lowest cell (at least 0.5 V per unit SOC: 10 mV is then 2 % or less) —
+        // not on a flat stretch such as LFP's plateau, where 10 mV is hysteresis and noise.
+        let comparableAtRest = resting && curve.slope(atSOC: curve.soc(atVoltage: s.minCell)) >= 0.5
+        guard s.maxCell >= c.cellVoltage.recharge || comparableAtRest else { return 0 }
         var excess = InlineArray<16, Float>(repeating: 0)
         var candidates = InlineArray<16, Int8>(repeating: -1)
         var count = 0
