@@ -196,7 +196,7 @@ public struct BatteryManager: Sendable {
     /// second): a warning before the credit runs out, discharge off after the grace period
     /// (`sPaygGrace_s`), back on with new credit. Takes effect at the next step.
     public mutating func updateCredit(_ credit: PAYGCredit, at time: Timestamp) {
-        if let kind = payg.update(credit, at: time, config: config.payg) {
+        if let kind = payg.update(credit, config: config.payg) {
             events.append(BMSEvent(kind: kind, time: time, value: Float(credit.secondsLeft), state: switching.state))
         }
     }

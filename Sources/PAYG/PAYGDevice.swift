@@ -87,6 +87,9 @@ public struct PAYGDevice: Sendable {
     /// Credit left at `now`, s (0 when expired; meaningless while PAYG is disabled).
     public func secondsLeft(now: UInt64) -> UInt64 { state.activeUntil > now ? state.activeUntil - now : 0 }
 
+    /// Seconds since the credit ran out at `now` (0 while there is credit).
+    public func secondsExpired(now: UInt64) -> UInt64 { now >= state.activeUntil ? now - state.activeUntil : 0 }
+
     /// Enters a token typed as `text` at device time `now`.
     public mutating func enter(_ text: Span<UInt8>, now: UInt64) -> TokenResult {
         if now < state.lockedUntil { return .lockedOut(secondsLeft: state.lockedUntil - now) }

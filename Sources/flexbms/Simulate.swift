@@ -354,6 +354,7 @@ struct SimulatedPAYG {
             case .lockedOut: sim.recordPAYGEntry(.lockedOut, value: 0)
             }
         }
-        sim.updateCredit(PAYGCredit(enforced: device.state.enabled, secondsLeft: device.secondsLeft(now: now)))
+        sim.updateCredit(PAYGCredit(enforced: device.state.enabled, secondsLeft: device.secondsLeft(now: now),
+                                    secondsExpired: device.secondsExpired(now: now)))
     }
 }

@@ -2,7 +2,9 @@ import Testing
 @testable import BMSCore
 
 @Suite struct PAYGGateTests {
-    func credit(_ seconds: UInt64) -> PAYGCredit { PAYGCredit(enforced: true, secondsLeft: seconds) }
+    func credit(_ seconds: UInt64, expired: UInt64 = 0) -> PAYGCredit {
+        PAYGCredit(enforced: true, secondsLeft: seconds, secondsExpired: expired)
+    }
 
     /// Warning 24 h before, expiry, one hour of grace to the step, then discharge off — and
     /// charging stays on throughout.
@@ -14,12 +16,12 @@ import Testing
         rig.bms.updateCredit(credit(86_400), at: Timestamp(milliseconds: 3000))
         rig.step(at: 3000) { sample(at: $0) }
         #expect(rig.events.filter { $0.kind == .paygWarning }.count == 1)
-        // Expired at 10 s: the grace (3600 s) runs to 3610 s.
-        rig.bms.updateCredit(credit(0), at: Timestamp(milliseconds: 10_000))
-        rig.bms.updateCredit(credit(0), at: Timestamp(milliseconds: 3_609_999))
-        rig.step(at: 3_609_999) { sample(at: $0) }
+        // Expired at 10 s: the grace (3600 s, counted by the PAYG module's clock) ends at 3610 s.
+        rig.bms.updateCredit(credit(0, expired: 0), at: Timestamp(milliseconds: 10_000))
+        rig.bms.updateCredit(credit(0, expired: 3599), at: Timestamp(milliseconds: 3_609_000))
+        rig.step(at: 3_609_000) { sample(at: $0) }
         #expect(!rig.bms.payg.locked && rig.bms.allowedDirections.contains(.discharge))
-        rig.bms.updateCredit(credit(0), at: Timestamp(milliseconds: 3_610_000))
+        rig.bms.updateCredit(credit(0, expired: 3600), at: Timestamp(milliseconds: 3_610_000))
         let command = rig.step(at: 3_610_000) { sample(at: $0) }
         #expect(rig.bms.payg.locked)
         #expect(!command.switches.dischargeOn)
@@ -36,7 +38,7 @@ import Testing
     @Test func protectionIsNeverOverriddenAndPaidOffUnitsNeverLock() {
         var rig = Rig()
         rig.bms.updateCredit(credit(0), at: Timestamp(milliseconds: 0))
-        rig.bms.updateCredit(credit(0), at: Timestamp(milliseconds: 3_600_000))
+        rig.bms.updateCredit(credit(0, expired: 3600), at: Timestamp(milliseconds: 3_600_000))
         rig.step(at: 3_600_000) { sample(at: $0) }
         #expect(rig.bms.payg.locked)
         // Over-voltage while locked: charging stops too; credit does not bring it back.
@@ -53,6 +55,15 @@ import Testing
         free.run(until: 2000, period: 1000) { sample(at: $0) }
         #expect(!free.bms.payg.locked && free.bms.allowedDirections == .both)
         #expect(free.events.filter { $0.kind == .paygWarning || $0.kind == .paygLocked }.isEmpty)
+    }
+
+    /// A reset of the core (a new BatteryManager) with the credit long gone locks at once: the
+    /// grace period is not granted again.
+    @Test func aResetDoesNotStartANewGracePeriod() {
+        var rebooted = Rig()
+        rebooted.bms.updateCredit(credit(0, expired: 5 * 3600), at: Timestamp(milliseconds: 0))
+        let command = rebooted.step(at: 0) { sample(at: $0) }
+        #expect(rebooted.bms.payg.locked && !command.switches.dischargeOn)
     }
 
     @Test func theTimesAreSettings() {

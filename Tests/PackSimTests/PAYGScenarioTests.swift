@@ -43,7 +43,8 @@ import Testing
             if second == 36 * 3600 {
                 #expect(enter(chain.token(value: 2, count: 4), at: second) == .accepted(.addTime, value: 2, count: 4))
             }
-            sim.updateCredit(PAYGCredit(enforced: device.state.enabled, secondsLeft: device.secondsLeft(now: second)))
+            sim.updateCredit(PAYGCredit(enforced: device.state.enabled, secondsLeft: device.secondsLeft(now: second),
+                                        secondsExpired: device.secondsExpired(now: second)))
             let record = sim.step()
             while let e = sim.nextEvent() {
                 kinds.append((second, e.kind))

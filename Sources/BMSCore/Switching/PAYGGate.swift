@@ -5,10 +5,15 @@ public struct PAYGCredit: Equatable, Sendable {
     public var enforced: Bool
     /// Seconds of credit left (0: expired).
     public var secondsLeft: UInt64
+    /// Seconds since the credit ran out, on the PAYG module's own clock (0 while there is
+    /// credit). The grace period is counted from this, not from when the core first saw the
+    /// credit expired: a reset of the core must not start a new grace period.
+    public var secondsExpired: UInt64
 
-    public init(enforced: Bool, secondsLeft: UInt64) {
+    public init(enforced: Bool, secondsLeft: UInt64, secondsExpired: UInt64 = 0) {
         self.enforced = enforced
         self.secondsLeft = secondsLeft
+        self.secondsExpired = secondsLeft > 0 ? 0 : secondsExpired
     }
 
     /// No PAYG on this unit.
@@ -21,8 +26,6 @@ public struct PAYGCredit: Equatable, Sendable {
 /// take a direction away, never give back one that protection has blocked.
 public struct PAYGGate: Sendable {
     public private(set) var credit = PAYGCredit.notEnforced
-    /// When the credit was first seen expired (the grace period runs from here), if it is.
-    public private(set) var expiredSince: Timestamp?
     /// Discharge is off for want of credit.
     public private(set) var locked = false
     /// The warning before expiry has been raised for this credit.
@@ -30,17 +33,15 @@ public struct PAYGGate: Sendable {
 
     public init() {}
 
-    /// Takes a new credit reading at `now`; returns the event it causes, if any.
-    mutating func update(_ newCredit: PAYGCredit, at now: Timestamp, config: PAYGConfig) -> BMSEventKind? {
+    /// Takes a new credit reading; returns the event it causes, if any.
+    mutating func update(_ newCredit: PAYGCredit, config: PAYGConfig) -> BMSEventKind? {
         credit = newCredit
         guard newCredit.enforced else {
-            expiredSince = nil
             warned = false
             if locked { locked = false; return .paygUnlocked }
             return nil
         }
         if newCredit.secondsLeft > 0 {
-            expiredSince = nil
             if locked {
                 locked = false
                 warned = newCredit.secondsLeft <= UInt64(config.warningSeconds)
@@ -54,9 +55,7 @@ public struct PAYGGate: Sendable {
             }
             return nil
         }
-        let since = expiredSince ?? now
-        expiredSince = since
-        if !locked && now.milliseconds(since: since) >= UInt32(min(UInt64(config.graceSeconds) * 1000, 0x7FFF_FFFF)) {
+        if !locked && newCredit.secondsExpired >= UInt64(config.graceSeconds) {
             locked = true
             return .paygLocked
         }
