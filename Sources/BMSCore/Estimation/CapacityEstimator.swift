@@ -1,9 +1,9 @@
 /// The capacity of one cell from charge throughput between two well-known SOC points.
 ///
-/// A well-known point is an SOC the voltage or the end of charge vouches for, independent of
-/// coulomb counting: full at the CV tail, empty at the discharge cutoff, or a rest where the
-/// OCV curve is steep enough for the relaxed voltage to name the SOC (NMC almost anywhere,
-/// LFP only at its knees). Between two such points the counted charge over the SOC swing is
+/// A well-known point is an SOC the voltage vouches for, independent of coulomb counting: a
+/// rest where the OCV curve is steep enough for the relaxed voltage to name the SOC (NMC almost
+/// anywhere, LFP only at its knees). The full and empty pins are not points: they come early by
+/// the overpotential (see `CellEstimator.pin`). Between two such points the counted charge over the SOC swing is
 /// one capacity sample; samples are merged by inverse variance with the label as the prior,
 /// so a wide swing between sharp points counts much and a narrow one little. The variance
 /// never drops below (1 %)², so an ageing cell keeps being followed.
