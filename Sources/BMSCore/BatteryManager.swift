@@ -28,6 +28,8 @@ public struct BatteryManager: Sendable {
     public private(set) var fullDetector = FullDetector()
     /// Pay-as-you-go: whether the credit allows discharge.
     public private(set) var payg = PAYGGate()
+    /// What stands at the terminals while a switch is open (charger, load, short).
+    public private(set) var terminal = TerminalMonitor()
     /// Passive balancing: which cells bleed.
     public private(set) var balancer = Balancer()
     /// What the AFE allows the balancer (reported by the AFE driver), and the board's bleed
@@ -87,6 +89,10 @@ public struct BatteryManager: Sendable {
             maxCell: summary.maxCell, current: measurement.current,
             at: measurement.timestamp, config: config) {
             events.append(BMSEvent(kind: change, time: now, state: switching.state))
+        }
+        if fresh, let kind = terminal.update(measurement, commanded: switching.command,
+                                             idleCurrent: config.balancing.idleCurrent) {
+            events.append(BMSEvent(kind: kind, time: now, value: measurement.packVoltage ?? 0, state: switching.state))
         }
         if switching.update(allowed: allowedDirections, current: fresh ? measurement.current : 0,
                             idealDiode: config.current.idealDiodeCurrent) {
@@ -181,7 +187,17 @@ public struct BatteryManager: Sendable {
     /// Each of these can only take a direction away: none overrides protection.
     public var allowedDirections: Directions {
         var allowed = Directions.both
-        allowed.subtract(protection.active.blockedDirections)
+        var blocking = protection.active
+        blocking.remove(.cellUndervoltage)
+        allowed.subtract(blocking.blockedDirections)
+        // The full cutoff opens both switches; a charger at the terminals may still charge the
+        // pack back up (every other fault that blocks charging still does).
+        if protection.active.contains(.cellUndervoltage) {
+            allowed.remove(.discharge)
+            if !terminal.chargerPresent { allowed.remove(.charge) }
+        }
+        // A short at the terminals: discharge stays open whatever the faults' recovery says.
+        if terminal.shortPresent { allowed.remove(.discharge) }
         if fullDetector.isFull || !inputs.chargeEnable { allowed.remove(.charge) }
         if !inputs.dischargeEnable || payg.locked { allowed.remove(.discharge) }
         return allowed

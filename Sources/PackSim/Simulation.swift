@@ -156,8 +156,10 @@ public struct Simulation<Profile: PowerProfile> {
         }
         let closed = pack.powerStage.switches
         var unservedA: Float = 0
-        if !closed.dischargeOn && current < 0 { unservedA = -current; current = 0 }
-        if !closed.chargeOn && current > 0 { current = 0 }
+        let dischargeBlocked = !closed.dischargeOn && current < 0
+        let chargeBlocked = !closed.chargeOn && current > 0
+        if dischargeBlocked { unservedA = -current; current = 0 }
+        if chargeBlocked { current = 0 }
         let throughDiode = (current > 0 && !closed.dischargeOn) || (current < 0 && !closed.chargeOn)
 
         _ = pack.step(current: current, ambient: ambient)
@@ -165,6 +167,14 @@ public struct Simulation<Profile: PowerProfile> {
         let switchCount = Float(Int(closed.chargeOn ? 1 : 0) + Int(closed.dischargeOn ? 1 : 0))
         terminalVoltage = pack.stackVoltage + current * pack.powerStage.onResistance * switchCount
             + (throughDiode ? (current > 0 ? 1 : -1) * pack.powerStage.diodeDrop : 0)
+        // With the path open, the terminals are what stands at them: a charger holds its set
+        // point; a short (or a resistive load) pulls them to nothing; an inverter's input
+        // shuts down and lets them float back to the stack (the AFE's load-detect pull-up).
+        if chargeBlocked && demand.sourceVoltageLimit > pack.stackVoltage {
+            terminalVoltage = demand.sourceVoltageLimit
+        } else if dischargeBlocked && isActive(.loadShort) {
+            terminalVoltage = 0
+        }
 
         account(current: current, dt: dt, unservedW: unservedA * volts)
 

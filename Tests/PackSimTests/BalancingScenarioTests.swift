@@ -72,3 +72,57 @@ import Testing
         #expect(sim.stats.maxBoardTemperature < limit, "\(sim.stats.maxBoardTemperature)")
     }
 }
+
+/// A charger at the terminals after the full cutoff (both switches open), in closed loop.
+@Suite struct ChargerDetectionScenarioTests {
+    @Test func aChargerAfterTheFullCutoffIsFoundWithinTwoSecondsAndCharges() throws {
+        // An 8S LFP pack left empty (cells near 2.4 V) meets a CC/CV charger at once.
+        var setup = SimulationSetup(chemistry: .lfp, cells: 8, capacityAh: 100)
+        setup.initialSOC = 0.0
+        setup.seed = 2
+        // A full cutoff above the preset's, so that an empty cell (2.83 V) is below it.
+        var config = setup.bmsConfig!
+        config.cellVoltage.undervoltage = 2.95
+        config.cellVoltage.dischargeCutoff = 3.0
+        #expect(config.validate().isEmpty)
+        setup.config = config
+        var sim = try Simulation(setup: setup, profile: EmptyThenCharger(config: config, chargerFromSecond: 60))
+        var cutoffAt: UInt64?, foundAt: UInt64?, chargingAt: UInt64?
+        for _ in 0..<600 {
+            let r = sim.step()
+            while let e = sim.nextEvent() {
+                if e.kind == .trip && e.fault == .cellUndervoltage { cutoffAt = cutoffAt ?? r.time.milliseconds }
+                if e.kind == .chargerPresent { foundAt = foundAt ?? r.time.milliseconds }
+            }
+            if r.current > 1 && chargingAt == nil { chargingAt = r.time.milliseconds }
+        }
+        #expect(cutoffAt != nil && cutoffAt! < 60_000, "\(String(describing: cutoffAt))")
+        // The charger comes at 60 s: found within 2 s, charging the next step after that.
+        #expect(foundAt != nil && foundAt! - 60_000 <= 2000, "\(String(describing: foundAt))")
+        #expect(chargingAt != nil && chargingAt! - 60_000 <= 3000, "\(String(describing: chargingAt))")
+        // Discharge stays forbidden while the under-voltage lasts (the discharge switch may be
+        // closed by the ideal diode while charge current flows, as after any cutoff).
+        if sim.bms.protection.active.contains(.cellUndervoltage) {
+            #expect(sim.bms.allowedDirections == .charge)
+        }
+    }
+}
+
+/// Nothing for a minute, then a CC/CV charger at C/5 to the charge target.
+struct EmptyThenCharger: PowerProfile {
+    let volts: Float, amps: Float, from: UInt64
+    init(config: BMSConfig, chargerFromSecond: UInt64) {
+        volts = config.cellVoltage.chargeTarget * Float(Int(config.pack.seriesCells))
+        amps = 0.2 * config.pack.capacityAh
+        from = chargerFromSecond * 1000
+    }
+    func demand(at time: SimTime) -> TerminalDemand {
+        var d = TerminalDemand()
+        if time.milliseconds >= from {
+            d.sourceW = 2 * volts * amps
+            d.sourceCurrentLimit = amps
+            d.sourceVoltageLimit = volts
+        }
+        return d
+    }
+}

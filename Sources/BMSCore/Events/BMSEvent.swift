@@ -29,6 +29,11 @@ public enum BMSEventKind: UInt8, Sendable {
     /// Pay-as-you-go: a token was entered. `index` is the outcome (`PAYGEntryOutcome`),
     /// `value` the token's value (0 unless accepted).
     case paygEntry = 13
+    /// A charger at the terminals while the charge switch is open (the terminals stand above
+    /// the stack): after the full cutoff, charging is allowed again.
+    case chargerPresent = 14
+    /// A load (or a short) at the terminals while the discharge switch is open.
+    case loadPresent = 15
 }
 
 /// One entry of the event stream that the firmware publishes and logs.

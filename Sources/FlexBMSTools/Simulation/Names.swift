@@ -54,6 +54,8 @@ extension BMSEventKind {
         case .paygLocked: "payg_locked"
         case .paygUnlocked: "payg_unlocked"
         case .paygEntry: "payg_entry"
+        case .chargerPresent: "charger_present"
+        case .loadPresent: "load_present"
         }
     }
 }
