@@ -178,11 +178,7 @@ extension FlexBMS.Bench {
         @Flag(help: "Print JSON (the only output format).")
         var json = false
 
-        func validate() throws {
-            guard capacity.isFinite, capacity > 0, capacity <= 5000 else {
-                throw ValidationError("--capacity must be above 0 and at most 5000 Ah, got \(capacity)")
-            }
-        }
+        func validate() throws { try validateCapacityOption(capacity) }
 
         func run() throws {
             let result: SOCBench.Result

@@ -100,11 +100,7 @@ extension FlexBMS.Calibrate {
         @Option(help: "Also set the circuit (sCellR0_mOhm … sCellTau2_s, at 25 °C) in this configuration file.")
         var config: String?
 
-        func validate() throws {
-            guard capacity.isFinite, capacity > 0, capacity <= 5000 else {
-                throw ValidationError("--capacity must be above 0 and at most 5000 Ah, got \(capacity)")
-            }
-        }
+        func validate() throws { try validateCapacityOption(capacity) }
 
         func run() throws {
             let result: ModelCalibration.Result

@@ -15,3 +15,10 @@ enum ChemistryArgument: String, ExpressibleByArgument, CaseIterable {
         }
     }
 }
+
+/// The check of a cell-capacity option (`--capacity` of `bench soc` and `calibrate model`).
+func validateCapacityOption<T: BinaryFloatingPoint>(_ capacity: T) throws {
+    guard capacity.isFinite, capacity > 0, capacity <= 5000 else {
+        throw ValidationError("--capacity must be above 0 and at most 5000 Ah, got \(capacity)")
+    }
+}
