@@ -36,6 +36,8 @@ public struct BatteryManager: Sendable {
     /// resistance, Ω (for the bled-charge estimate).
     public var balancingLimits = BalancingLimits()
     public var bleedResistance: Float = 33
+    /// The current sensor's zero learned with both switches open, on top of the stored offset.
+    public private(set) var currentZero = CurrentZero()
     /// SOC of every cell and of the pack.
     public private(set) var estimator: PackEstimator
     /// The limits for a charger or an inverter, from the last fresh measurement.
@@ -72,8 +74,9 @@ public struct BatteryManager: Sendable {
 
     /// One control step on `measurement`, evaluated at `now` (the uptime when the step runs;
     /// a measurement older than `sMeasTimeout_ms` puts the pack in the safe state).
-    public mutating func step(_ measurement: Measurement, now: Timestamp) -> Command {
+    public mutating func step(_ rawMeasurement: Measurement, now: Timestamp) -> Command {
         let firstNew = events.count
+        let measurement = calibrated(rawMeasurement, now: now)
         let summary = protection.update(measurement, now: now, config: config,
                                         commanded: switching.command, state: switching.state,
                                         events: &events)
@@ -122,6 +125,26 @@ public struct BatteryManager: Sendable {
             i += 1
         }
         return command
+    }
+
+    /// The sample with the board's calibration applied, after letting the current zero learn
+    /// from it while both switches are open (as commanded, and as read back where the board
+    /// reads them back).
+    private mutating func calibrated(_ raw: Measurement, now: Timestamp) -> Measurement {
+        let stored = config.calibration
+        let command = switching.command
+        let bothOpen = !command.chargeOn && !command.dischargeOn
+            && raw.chargeSwitchReadback != true && raw.dischargeSwitchReadback != true
+        // More than 2 % of what the board carries (at least 0.5 A) with both switches open is
+        // current that flows, not an offset.
+        let limit = max(0.5, 0.02 * config.current.boardMaximum)
+        if let learned = currentZero.update(rawCurrent: raw.current - stored.currentOffset, bothOpen: bothOpen,
+                                            at: raw.timestamp, limit: limit) {
+            events.append(BMSEvent(kind: .currentZeroed, time: now, value: learned, state: switching.state))
+        }
+        var m = raw
+        stored.apply(to: &m, cells: Int(config.pack.seriesCells), extraCurrentOffset: currentZero.correction)
+        return m
     }
 
     /// Runs the SOC estimators and pins them where this step's events say where a cell is:

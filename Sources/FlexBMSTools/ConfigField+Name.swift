@@ -4,7 +4,7 @@ import BMSCore
 extension ConfigField {
     /// The field's full name as used in files and on ThingSet, e.g. `sCellOvervoltage_V`.
     public var name: String {
-        if case .ocvPoint(let k) = self { return "\(ConfigField.ocvTableName)[\(k.index)]" }
+        if let (array, k) = arrayElement { return "\(array.name)[\(k)]" }
         let (a, b, c) = nameParts
         return "\(a)\(b)\(c)"
     }
@@ -13,10 +13,25 @@ extension ConfigField {
     /// is `sOcvPoints_V[k]`.
     public static let ocvTableName = "sOcvPoints_V"
 
-    /// Whether the field is a point of the OCV table.
-    public var isOCVPoint: Bool {
-        if case .ocvPoint = self { return true }
-        return false
+    /// The array this field is an element of (`sOcvPoints_V`, the per-cell and per-sensor
+    /// calibration) and its index, or `nil` for a field of its own.
+    public var arrayElement: (ArraySetting, Int)? {
+        switch self {
+        case .ocvPoint(let k): (.ocvTable, k.index)
+        case .cellVoltageGain(let k): (.cellVoltageGain, k.index)
+        case .cellVoltageOffset(let k): (.cellVoltageOffset, k.index)
+        case .thermistorOffset(let k): (.thermistorOffset, k.index)
+        default: nil
+        }
+    }
+
+    /// Whether the field is part of the measurement calibration (the `p` items): not taken
+    /// from a preset, and never required in a file (identity when left out).
+    public var isCalibration: Bool {
+        switch self {
+        case .currentGain, .currentOffset, .cellVoltageGain, .cellVoltageOffset, .thermistorOffset: true
+        default: false
+        }
     }
 
     /// Every field, in file order.
@@ -42,13 +57,45 @@ extension ConfigField {
     static func suggestion(for name: String) -> String? {
         let target = Array(name.lowercased())
         var best: (String, Int)?
-        for field in all {
-            let candidate = field.name
+        for candidate in all.filter({ $0.arrayElement == nil }).map(\.name) + ArraySetting.all.map(\.name) {
             let d = editDistance(target, Array(candidate.lowercased()))
             if d <= max(2, target.count / 4), d < (best?.1 ?? .max) { best = (candidate, d) }
         }
         return best?.0
     }
+}
+
+/// A setting that files hold as one JSON array of numbers, each element a `ConfigField`.
+public struct ArraySetting: Sendable {
+    public let name: String
+    public let count: Int
+    /// Whether `null` stands for "none" (all elements 0): the OCV table.
+    public let nullable: Bool
+    /// Whether the file lists it only when it differs from its default.
+    public let omittedWhenDefault: Bool
+    let element: @Sendable (Int) -> ConfigField
+    /// What the array must look like, for error messages.
+    public let shape: String
+
+    public func field(_ index: Int) -> ConfigField { element(index) }
+
+    public static let ocvTable = ArraySetting(
+        name: ConfigField.ocvTableName, count: 21, nullable: true, omittedWhenDefault: true,
+        element: { .ocvPoint(.at($0)) },
+        shape: "an array of 21 volts from SOC 100 % down to 0 %, or null for none")
+    public static let cellVoltageGain = ArraySetting(
+        name: "pCellVoltageGain", count: 16, nullable: false, omittedWhenDefault: false,
+        element: { .cellVoltageGain(.at($0)) }, shape: "an array of 16 gains, cell 1 first")
+    public static let cellVoltageOffset = ArraySetting(
+        name: "pCellVoltageOffset_V", count: 16, nullable: false, omittedWhenDefault: false,
+        element: { .cellVoltageOffset(.at($0)) }, shape: "an array of 16 offsets in volts, cell 1 first")
+    public static let thermistorOffset = ArraySetting(
+        name: "pThermistorOffset_K", count: 8, nullable: false, omittedWhenDefault: false,
+        element: { .thermistorOffset(.at($0)) }, shape: "an array of 8 offsets in kelvin, sensor 1 first")
+
+    public static let all: [ArraySetting] = [.ocvTable, .cellVoltageGain, .cellVoltageOffset, .thermistorOffset]
+
+    public static func named(_ name: String) -> ArraySetting? { all.first { $0.name == name } }
 }
 
 extension Chemistry {

@@ -3,9 +3,11 @@ import Foundation
 
 /// Reading and writing configuration files: a JSON object whose keys are the ThingSet names
 /// of the `Conf` items (`sCellOvervoltage_V`, …), the enable inputs `wChgEnable` and
-/// `wDisEnable`, `sCellChemistry` as a string, and the optional OCV table `sOcvPoints_V` as
+/// `wDisEnable`, `sCellChemistry` as a string, the optional OCV table `sOcvPoints_V` as
 /// an array of 21 volts from SOC 100 % down to 0 % (absent or null: none, the chemistry's
-/// preset curve is used).
+/// preset curve is used), and the board's calibration (`pCurrentGain`, `pCurrentOffset_A`,
+/// the arrays `pCellVoltageGain`, `pCellVoltageOffset_V` and `pThermistorOffset_K`; absent:
+/// no correction).
 ///
 /// A file may be partial: keys it leaves out take the preset of the file's chemistry,
 /// series cell count and capacity (which must then be given), so a field engineer can write
@@ -25,8 +27,8 @@ public enum ConfigFile {
 
         var values: [(ConfigField, ConfigValue)] = []
         for key in object.keys.sorted() {
-            if key == ConfigField.ocvTableName {
-                values += try ocvTable(object[key]!)
+            if let array = ArraySetting.named(key) {
+                values += try elements(of: array, object[key]!)
                 continue
             }
             guard let field = ConfigField(name: key) else {
@@ -45,7 +47,7 @@ public enum ConfigFile {
         var base: BMSConfig
         var fromPreset: [ConfigField] = []
         if chemistry == .custom {
-            let missing = ConfigField.all.filter { !$0.isOCVPoint && given($0) == nil }.map(\.name)
+            let missing = ConfigField.all.filter { $0.arrayElement == nil && !$0.isCalibration && given($0) == nil }.map(\.name)
             guard missing.isEmpty else {
                 throw .missingKeys(missing, reason: "a custom chemistry has no preset to fill them from")
             }
@@ -65,7 +67,7 @@ public enum ConfigFile {
             base = BMSConfig.preset(chemistry, cells: UInt8(clamping: cells), capacityAh: capacity,
                                     parallelCells: UInt8(clamping: parallel),
                                     boardMaximumCurrent: boardMaximum)!
-            fromPreset = ConfigField.all.filter { !$0.isOCVPoint && given($0) == nil }
+            fromPreset = ConfigField.all.filter { $0.arrayElement == nil && !$0.isCalibration && given($0) == nil }
         }
         for (field, value) in values {
             do {
@@ -90,12 +92,15 @@ public enum ConfigFile {
 
     /// The configuration as a JSON object, one key per line in a fixed order.
     public static func encode(_ config: BMSConfig) -> String {
-        var lines = ConfigField.all.filter { !$0.isOCVPoint }.map { field in
+        var lines = ConfigField.all.filter { $0.arrayElement == nil }.map { field in
             "  \"\(field.name)\": \(text(of: config.value(of: field)))"
         }
-        if config.hasOCVTable {
-            let points = (0..<21).map { text(of: .float(config.ocvPoints[$0])) }
-            lines.append("  \"\(ConfigField.ocvTableName)\": [" + points.joined(separator: ", ") + "]")
+        for array in ArraySetting.all {
+            if array.omittedWhenDefault && !(0..<array.count).contains(where: { config.number(array.field($0)) != 0 }) {
+                continue
+            }
+            let items = (0..<array.count).map { text(of: config.value(of: array.field($0))) }
+            lines.append("  \"\(array.name)\": [" + items.joined(separator: ", ") + "]")
         }
         return "{\n" + lines.joined(separator: ",\n") + "\n}\n"
     }
@@ -113,14 +118,14 @@ public enum ConfigFile {
     /// Sets the field called `name` from its text form as typed on a command line
     /// (`3.65`, `true`, `LFP`), checking name and kind as a file would.
     public static func set(_ name: String, text: String, in config: inout BMSConfig) throws(ConfigFileError) {
-        if name == ConfigField.ocvTableName {
+        if let array = ArraySetting.named(name) {
             let raw: JSONValue
             do {
                 raw = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
             } catch {
-                throw .wrongType(key: name, expected: ocvTableShape, got: "\"\(text)\"")
+                throw .wrongType(key: name, expected: array.shape, got: "\"\(text)\"")
             }
-            for (field, value) in try ocvTable(raw) {
+            for (field, value) in try elements(of: array, raw) {
                 do { try config.set(field, to: value) } catch { throw ConfigFileError(error, key: field.name) }
             }
             return
@@ -181,18 +186,15 @@ public enum ConfigFile {
         }
     }
 
-    static let ocvTableShape = "an array of 21 volts from SOC 100 % down to 0 %, or null for none"
-
-    /// The 21 points of an OCV table given as an array (null: none, all points 0).
-    private static func ocvTable(_ raw: JSONValue) throws(ConfigFileError) -> [(ConfigField, ConfigValue)] {
-        let key = ConfigField.ocvTableName
-        if case .null = raw { return (0..<21).map { (.ocvPoint(.at($0)), .float(0)) } }
-        guard case .array(let items) = raw, items.count == 21 else {
-            throw .wrongType(key: key, expected: ocvTableShape, got: raw.summary)
+    /// The elements of an array setting (the OCV table's null: none, all points 0).
+    private static func elements(of array: ArraySetting, _ raw: JSONValue) throws(ConfigFileError) -> [(ConfigField, ConfigValue)] {
+        if array.nullable, case .null = raw { return (0..<array.count).map { (array.field($0), .float(0)) } }
+        guard case .array(let items) = raw, items.count == array.count else {
+            throw .wrongType(key: array.name, expected: array.shape, got: raw.summary)
         }
         var values: [(ConfigField, ConfigValue)] = []
         for (k, item) in items.enumerated() {
-            let field = ConfigField.ocvPoint(.at(k))
+            let field = array.field(k)
             values.append((field, try value(item, for: field, key: field.name)))
         }
         return values

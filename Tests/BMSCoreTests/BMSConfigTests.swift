@@ -148,19 +148,26 @@ import Testing
 
     @Test func fieldNamesAreUniqueAndFollowThingSetRules() {
         var names: [String] = []
-        var ocvPoints = 0
+        var ocvPoints = 0, cellChannels = 0, sensors = 0
         ConfigField.forEach { field in
-            // The 21 OCV points share one name: they are one array item, `sOcvPoints_V`.
-            if case .ocvPoint = field { ocvPoints += 1; return }
+            // The elements of an array share one name: they are one array item, `sOcvPoints_V`.
+            switch field {
+            case .ocvPoint: ocvPoints += 1; return
+            case .cellVoltageGain, .cellVoltageOffset: cellChannels += 1; return
+            case .thermistorOffset: sensors += 1; return
+            default: break
+            }
             let (a, b, c) = field.nameParts
             names.append("\(a)\(b)\(c)")
         }
         #expect(Set(names).count == names.count)
-        #expect(names.count == 57 + 3 * 16)
-        #expect(ocvPoints == 21)
+        #expect(names.count == 59 + 3 * 16)
+        #expect(ocvPoints == 21 && cellChannels == 32 && sensors == 8)
+        #expect(ConfigField.cellVoltageOffset(.cell3).nameParts.0.description == "pCellVoltageOffset_V")
         #expect(ConfigField.ocvPoint(.soc80).nameParts.0.description == "sOcvPoints_V")
         for name in names {
-            #expect(name.first == "s" || name.first == "w", "\(name)")
+            // `s` settings, `w` inputs, `p` protected calibration.
+            #expect(name.first == "s" || name.first == "w" || name.first == "p", "\(name)")
             #expect(name.filter { $0 == "_" }.count <= 1, "\(name)")
         }
         #expect(names.contains("sCellOvervoltage_V"))

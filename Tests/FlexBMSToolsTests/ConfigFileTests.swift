@@ -46,9 +46,10 @@ import Testing
         #expect(decoded.config.cellVoltage.overvoltage == 4.22)
         #expect(decoded.config.cellVoltage.chargeTarget == 4.20)      // from the preset
         #expect(decoded.config.current.dischargeOvercurrent == 50)    // 1 C
-        // Every plain and per-fault field but the four given; the OCV table is not a preset
-        // value (absent means none).
-        #expect(decoded.fromPreset.count == ConfigField.all.count - 21 - 4)
+        // Every plain and per-fault field but the four given; the OCV table and the
+        // calibration are not preset values (absent means none and identity).
+        #expect(decoded.fromPreset.count == ConfigField.all.count - 21 - 42 - 4)
+        #expect(decoded.config.calibration.currentGain == 1 && decoded.config.calibration.cellOffset[15] == 0)
         #expect(!decoded.config.hasOCVTable)
     }
 

@@ -63,6 +63,11 @@ extension BMSConfig {
         case .latchAfter(let f): .unsigned(UInt32(recovery[f].latchAfter))
         case .latchWindow(let f): .unsigned(recovery[f].windowSeconds)
         case .ocvPoint(let k): .float(ocvPoints[k.index])
+        case .currentGain: .float(calibration.currentGain)
+        case .currentOffset: .float(calibration.currentOffset)
+        case .cellVoltageGain(let k): .float(calibration.cellGain[k.index])
+        case .cellVoltageOffset(let k): .float(calibration.cellOffset[k.index])
+        case .thermistorOffset(let k): .float(calibration.temperatureOffset[k.index])
         }
     }
 
@@ -75,6 +80,7 @@ extension BMSConfig {
             ocvPoints[k.index] = x
             return
         }
+
         switch field.kind {
         case .float:
             guard case .float(let x) = value else { throw .wrongType(field) }
@@ -103,6 +109,11 @@ extension BMSConfig {
         case .cellTau1: cellModel.tau1 = x
         case .cellR2: cellModel.r2 = x
         case .cellTau2: cellModel.tau2 = x
+        case .currentGain: calibration.currentGain = x
+        case .currentOffset: calibration.currentOffset = x
+        case .cellVoltageGain(let k): calibration.cellGain[k.index] = x
+        case .cellVoltageOffset(let k): calibration.cellOffset[k.index] = x
+        case .thermistorOffset(let k): calibration.temperatureOffset[k.index] = x  // (set apart, as a block before the switch, these three made `set` 11 kB on ARMv6-M)
         case .cellOvervoltage: cellVoltage.overvoltage = x
         case .cellOvervoltageReset: cellVoltage.overvoltageReset = x
         case .cellChargeVoltage: cellVoltage.chargeTarget = x

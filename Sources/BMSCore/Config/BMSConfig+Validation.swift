@@ -23,6 +23,7 @@ extension BMSConfig {
         check.cellModel()
         check.range(.paygGrace, 0, 7 * 86_400)
         check.range(.paygWarning, 0, 30 * 86_400)
+        check.calibration()
         return check.violations
     }
 
@@ -79,6 +80,19 @@ private struct Checker {
                 other: .ocvPoint(.at(k - 1)))
         }
         if !(p[0] > p[20]) { add(.ocvTableFlat, .ocvPoint(.soc100), value: p[0], limit: p[20], other: .ocvPoint(.soc0)) }
+    }
+
+    /// Calibration within what a working board needs: gains within ±20 % (current) and ±5 %
+    /// (cells), offsets within 10 A, 0.1 V and 10 K. More than that is a broken channel or a
+    /// calibration taken against the wrong reference, not an error to correct.
+    mutating func calibration() {
+        range(.currentGain, 0.8, 1.2)
+        range(.currentOffset, -10, 10)
+        for k in 0..<16 {
+            range(.cellVoltageGain(.at(k)), 0.95, 1.05)
+            range(.cellVoltageOffset(.at(k)), -0.1, 0.1)
+        }
+        for k in 0..<8 { range(.thermistorOffset(.at(k)), -10, 10) }
     }
 
     /// The circuit, where given: plausible values for a series group (0 = not given), the

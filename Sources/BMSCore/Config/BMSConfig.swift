@@ -24,6 +24,8 @@ public struct BMSConfig: Sendable {
     public var cellModel = CellModelConfig()
     /// Pay-as-you-go timing (the credit itself comes from the PAYG module at run time).
     public var payg = PAYGConfig()
+    /// The board's measurement errors, corrected before protection sees a sample.
+    public var calibration = MeasurementCalibration()
 
     /// Whether an OCV table is set (any point non-zero).
     public var hasOCVTable: Bool {

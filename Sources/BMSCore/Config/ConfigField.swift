@@ -23,6 +23,8 @@ public enum ConfigField: Equatable, Sendable {
     case chargeEnable, dischargeEnable
     case cellR0, cellR1, cellTau1, cellR2, cellTau2
     case paygGrace, paygWarning
+    /// Measurement calibration (`p` items): `pCurrentGain`, `pCurrentOffset_A`.
+    case currentGain, currentOffset
     /// `s<Fault>RecoveryDelay_s`
     case recoveryDelay(Fault)
     /// `s<Fault>LatchAfter`
@@ -31,11 +33,16 @@ public enum ConfigField: Equatable, Sendable {
     case latchWindow(Fault)
     /// One point of `sOcvPoints_V`.
     case ocvPoint(OCVPoint)
+    /// One cell channel's entry of `pCellVoltageGain` / `pCellVoltageOffset_V`.
+    case cellVoltageGain(CellChannel)
+    case cellVoltageOffset(CellChannel)
+    /// One thermistor's entry of `pThermistorOffset_K`.
+    case thermistorOffset(SensorChannel)
 
     /// The fields that are not per fault, in the order files list them. Computed, not a
     /// stored global: a lazily initialised global needs `swift_once` and so atomics, which
     /// an ARMv6-M core does not have.
-    static var plainFields: InlineArray<57, ConfigField> { [
+    static var plainFields: InlineArray<59, ConfigField> { [
         .seriesCellCount, .parallelCellCount, .nominalCapacity, .chemistry,
         .cellOvervoltage, .cellOvervoltageReset, .cellOvervoltageDelay,
         .cellChargeVoltage, .cellRechargeVoltage, .balanceMinimumVoltage,
@@ -52,7 +59,7 @@ public enum ConfigField: Equatable, Sendable {
         .thermistorMinimum, .thermistorMaximum, .plausibilityDelay, .measurementTimeout,
         .chargeEnable, .dischargeEnable,
         .cellR0, .cellR1, .cellTau1, .cellR2, .cellTau2,
-        .paygGrace, .paygWarning,
+        .paygGrace, .paygWarning, .currentGain, .currentOffset,
     ] }
 
     /// Calls `body` with every field: the plain ones, then the three recovery fields of each
@@ -69,6 +76,9 @@ public enum ConfigField: Equatable, Sendable {
             raw += 1
         }
         for k in 0..<21 { body(.ocvPoint(.at(k))) }
+        for k in 0..<16 { body(.cellVoltageGain(.at(k))) }
+        for k in 0..<16 { body(.cellVoltageOffset(.at(k))) }
+        for k in 0..<8 { body(.thermistorOffset(.at(k))) }
     }
 
     /// The stored kind of the field's value.
@@ -94,6 +104,9 @@ public enum ConfigField: Equatable, Sendable {
         case .latchAfter(let f): ("s", f.name, "LatchAfter")
         case .latchWindow(let f): ("s", f.name, "LatchWindow_s")
         case .ocvPoint: ("sOcvPoints_V", "", "")
+        case .cellVoltageGain: ("pCellVoltageGain", "", "")
+        case .cellVoltageOffset: ("pCellVoltageOffset_V", "", "")
+        case .thermistorOffset: ("pThermistorOffset_K", "", "")
         default: (plainName, "", "")
         }
     }
@@ -157,7 +170,10 @@ public enum ConfigField: Equatable, Sendable {
         case .cellTau2: "sCellTau2_s"
         case .paygGrace: "sPaygGrace_s"
         case .paygWarning: "sPaygWarning_s"
-        case .recoveryDelay, .latchAfter, .latchWindow, .ocvPoint: ""
+        case .currentGain: "pCurrentGain"
+        case .currentOffset: "pCurrentOffset_A"
+        case .recoveryDelay, .latchAfter, .latchWindow, .ocvPoint, .cellVoltageGain, .cellVoltageOffset,
+             .thermistorOffset: ""
         }
     }
 }
@@ -185,5 +201,27 @@ public enum OCVPoint: UInt8, Sendable {
     public static func at(_ index: Int) -> OCVPoint { OCVPoint(rawValue: UInt8(index))! }
 
     /// Its index in the table, 0…20.
+    public var index: Int { Int(rawValue) }
+}
+
+/// A cell channel of the AFE, cell 1 (index 0) to cell 16: the index of a per-cell setting.
+/// An enum for the same reason as `OCVPoint`.
+public enum CellChannel: UInt8, Sendable {
+    case cell1, cell2, cell3, cell4, cell5, cell6, cell7, cell8
+    case cell9, cell10, cell11, cell12, cell13, cell14, cell15, cell16
+
+    /// The channel at `index` (0…15).
+    public static func at(_ index: Int) -> CellChannel { CellChannel(rawValue: UInt8(index))! }
+
+    public var index: Int { Int(rawValue) }
+}
+
+/// A thermistor input in the order the AFE reports it, 1 (index 0) to 8.
+public enum SensorChannel: UInt8, Sendable {
+    case sensor1, sensor2, sensor3, sensor4, sensor5, sensor6, sensor7, sensor8
+
+    /// The input at `index` (0…7).
+    public static func at(_ index: Int) -> SensorChannel { SensorChannel(rawValue: UInt8(index))! }
+
     public var index: Int { Int(rawValue) }
 }

@@ -34,6 +34,9 @@ public enum BMSEventKind: UInt8, Sendable {
     case chargerPresent = 14
     /// A load (or a short) at the terminals while the discharge switch is open.
     case loadPresent = 15
+    /// The current sensor's zero was learned with both switches open (`value`: the correction
+    /// on top of the stored `pCurrentOffset_A`, A). Once per open period.
+    case currentZeroed = 16
 }
 
 /// One entry of the event stream that the firmware publishes and logs.

@@ -56,6 +56,7 @@ extension BMSEventKind {
         case .paygEntry: "payg_entry"
         case .chargerPresent: "charger_present"
         case .loadPresent: "load_present"
+        case .currentZeroed: "current_zeroed"
         }
     }
 }
