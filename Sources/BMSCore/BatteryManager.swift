@@ -107,8 +107,15 @@ public struct BatteryManager: Sendable {
                                           full: fullDetector.isFull, packSOC: estimator.packSOC,
                                           resistance: estimator.resistanceLimits)
             power = summary.cellSum * measurement.current
-            balancer.update(measurement, summary, config: config, faults: protection.active,
-                            limits: balancingLimits, bleedResistance: bleedResistance, curve: estimator.curve)
+            let suspects = balancer.update(measurement, summary, config: config, faults: protection.active,
+                                           limits: balancingLimits, bleedResistance: bleedResistance,
+                                           curve: estimator.curve)
+            if suspects != 0 {
+                for i in 0..<Int(config.pack.seriesCells) where suspects & (1 << UInt16(i)) != 0 {
+                    events.append(BMSEvent(kind: .selfDischarge, time: now, index: UInt8(i),
+                                           value: balancer.selfDischarge.excessAhPerDay(cell: i), state: switching.state))
+                }
+            }
         } else {
             // No fresh data: nothing may flow; keep the voltages for the protocols.
             power = 0

@@ -100,11 +100,13 @@ public struct Simulation<Profile: PowerProfile> {
             i += 1
             guard time.milliseconds >= f.atMilliseconds else { continue }
             activeKinds |= 1 << UInt16(f.kind.rawValue)
-            if f.kind == .cellShort {
+            if f.kind == .cellShort || f.kind == .cellLeak {
                 let bit = UInt16(1) << UInt16(f.index)
                 if leaksApplied & bit == 0 {
                     leaksApplied |= bit
-                    pack.setLeak(group: f.index, amps: 0.02 * pack.groups[f.index].capacityAh)
+                    // 2 % of the capacity per hour, or 1 % per day.
+                    let fraction: Float = f.kind == .cellShort ? 0.02 : 0.01 / 24
+                    pack.setLeak(group: f.index, amps: fraction * pack.groups[f.index].capacityAh)
                 }
             }
         }

@@ -36,6 +36,8 @@ public struct Balancer: Sendable {
     /// Charge bled from each cell so far, Ah (from the cell voltage and the bleed resistance
     /// the firmware reports; an estimate for the weak-cell judgement, not a measurement).
     public private(set) var bledAh: InlineArray<16, Float> = InlineArray(repeating: 0)
+    /// The daily pattern of that bleeding, which shows a self-discharging cell.
+    public private(set) var selfDischarge = SelfDischargeMonitor()
     var lastUpdate: Timestamp?
 
     public init() {}
@@ -47,21 +49,25 @@ public struct Balancer: Sendable {
         lastUpdate = nil
     }
 
-    /// Decides the mask for this step.
+    /// Decides the mask for this step; returns the cells newly judged self-discharging (a day
+    /// closed and they joined the suspects), 0 otherwise.
     mutating func update(_ m: Measurement, _ s: MeasurementSummary, config c: BMSConfig,
                          faults: FaultSet, limits: BalancingLimits, bleedResistance: Float,
-                         curve: OCVCurve) {
+                         curve: OCVCurve) -> UInt16 {
         let cells = Int(c.pack.seriesCells)
         let now = m.timestamp
         // Account the last step's bleeding first.
         if let last = lastUpdate {
             let dt = Float(Int(min(now.milliseconds(since: last), 60_000))) / 3_600_000
             for i in 0..<cells where mask & (1 << UInt16(i)) != 0 {
-                bledAh[i] += max(m.cellVoltages[i], 0) / bleedResistance * dt
+                let ah = max(m.cellVoltages[i], 0) / bleedResistance * dt
+                bledAh[i] += ah
+                selfDischarge.add(ah, cell: i)
             }
         }
         lastUpdate = now
         mask = plan(m, s, c, cells: cells, faults: faults, limits: limits, curve: curve)
+        return selfDischarge.tick(at: now, cells: cells, capacityAh: c.pack.capacityAh)
     }
 
     private mutating func plan(_ m: Measurement, _ s: MeasurementSummary, _ c: BMSConfig, cells: Int,

@@ -37,6 +37,9 @@ public enum BMSEventKind: UInt8, Sendable {
     /// The current sensor's zero was learned with both switches open (`value`: the correction
     /// on top of the stored `pCurrentOffset_A`, A). Once per open period.
     case currentZeroed = 16
+    /// A cell judged self-discharging from the balancing pattern (`index` the cell, `value`
+    /// its extra self-discharge, Ah/day); see `SelfDischargeMonitor`.
+    case selfDischarge = 17
 }
 
 /// One entry of the event stream that the firmware publishes and logs.

@@ -57,6 +57,7 @@ extension BMSEventKind {
         case .chargerPresent: "charger_present"
         case .loadPresent: "load_present"
         case .currentZeroed: "current_zeroed"
+        case .selfDischarge: "self_discharge"
         }
     }
 }

@@ -89,11 +89,17 @@ extension SimulationReport {
                 ("weak_cell_report", "{\"empties_first\":\(w.emptiesFirst + 1),\"empties_first_causes\":\(causes(w.emptiesFirstCauses)),"
                     + "\"fills_first\":\(w.fillsFirst + 1),\"fills_first_causes\":\(causes(w.fillsFirstCauses)),"
                     + "\"lowest_capacity\":\(w.lowestCapacity + 1),\"lowest_capacity_ratio\":\(fixed(w.lowestCapacityRatio, 3)),"
-                    + "\"highest_resistance\":\(w.highestResistance + 1),\"highest_resistance_ratio\":\(fixed(w.highestResistanceRatio, 3))}"),
+                    + "\"highest_resistance\":\(w.highestResistance + 1),\"highest_resistance_ratio\":\(fixed(w.highestResistanceRatio, 3)),"
+                    + "\"self_discharge_days\":\(h.selfDischargeDays),"
+                    + "\"bled_Ah_per_day\":[" + h.bledAhPerDay.map { fixed($0, 3) }.joined(separator: ",") + "],"
+                    + "\"self_discharge\":["
+                    + h.selfDischarging.map { "{\"cell\":\($0.cell),\"excess_Ah_per_day\":\(fixed($0.excessAhPerDay, 3))}" }.joined(separator: ",")
+                    + "]}"),
                 ("cell_health", "[\n" + h.cells.enumerated().map { i, c in
                     "    {\"cell\":\(i + 1),\"capacity_true_Ah\":\(fixed(c.capacityTrueAh, 2)),\"capacity_est_Ah\":\(fixed(c.capacityEstimatedAh, 2)),"
                         + "\"capacity_samples\":\(c.capacitySamples),\"r0_true_mOhm\":\(fixed(c.resistanceTrueMilliohm, 3)),"
-                        + "\"r0_est_mOhm\":\(fixed(c.resistanceEstimatedMilliohm, 3)),\"r0_samples\":\(c.resistanceSamples)}"
+                        + "\"r0_est_mOhm\":\(fixed(c.resistanceEstimatedMilliohm, 3)),\"r0_samples\":\(c.resistanceSamples),"
+                        + "\"self_discharge_excess_true_Ah_per_day\":\(fixed(h.selfDischargeTrueExcess[i], 3))}"
                 }.joined(separator: ",\n") + "\n  ]"),
             ]
         }
@@ -105,6 +111,8 @@ extension SimulationReport {
             if let outcome = e.outcome { parts.append("\"outcome\":\"\(outcome)\"") }
             if e.kind == "payg_entry" && e.outcome == "accepted" { parts.append("\"value\":\(fixed(e.value, 0))") }
             if e.fault != nil { parts.append("\"value\":\(fixed(e.value, 3))") }
+            if e.kind == "self_discharge" { parts.append("\"excess_Ah_per_day\":\(fixed(e.value, 3))") }
+            if e.kind == "current_zeroed" { parts.append("\"offset_A\":\(fixed(e.value, 3))") }
             parts.append("\"state\":\"\(e.state)\"")
             return "    {" + parts.joined(separator: ",") + "}"
         }

@@ -92,8 +92,17 @@ public struct HealthSummary {
     public var roomWh: Float
     public var weakCells: WeakCellReport
     /// Cells the BMS judges weak (1-based): learned capacity 10 % or more below the median
-    /// cell's, or a known R0 50 % or more above the median's.
+    /// cell's, a known R0 50 % or more above the median's, or self-discharging.
     public var weakCellList: [Int]
+    /// Cells judged self-discharging from the balancing pattern (1-based) with their extra
+    /// self-discharge, Ah/day; and the days of bleeding records behind the judgement.
+    public var selfDischarging: [(cell: Int, excessAhPerDay: Float)]
+    public var selfDischargeDays: Int
+    /// Each cell's bled charge per day (moving average over about a week), Ah.
+    public var bledAhPerDay: [Float]
+    /// The true extra self-discharge of each group over the median group, Ah/day (to check
+    /// the judgement against).
+    public var selfDischargeTrueExcess: [Float]
 
     init?<P: PowerProfile>(_ sim: Simulation<P>) {
         guard let soh = sim.bms.stateOfHealth, let energy = sim.bms.energy, let weak = sim.bms.weakCells else {
@@ -122,8 +131,17 @@ public struct HealthSummary {
             let lowCapacity = c.capacitySamples > 0 && c.capacityEstimatedAh <= 0.9 * medianCapacity
             let known = sim.bms.estimator.filter(i)!.resistanceIsKnown(steps: 1)
             let highResistance = known && c.resistanceEstimatedMilliohm >= 1.5 * medianResistance
-            return lowCapacity || highResistance
+            let selfDischarging = sim.bms.balancer.selfDischarge.suspects & (1 << UInt16(i)) != 0
+            return lowCapacity || highResistance || selfDischarging
         }.map { $0 + 1 }
+        let monitor = sim.bms.balancer.selfDischarge
+        selfDischarging = (0..<sim.setup.cells).filter { monitor.suspects & (1 << UInt16($0)) != 0 }
+            .map { ($0 + 1, monitor.excessAhPerDay(cell: $0)) }
+        selfDischargeDays = Int(monitor.days)
+        bledAhPerDay = (0..<sim.setup.cells).map { monitor.ratesAhPerDay[$0] }
+        let losses = (0..<sim.setup.cells).map { sim.pack.groups[$0].selfDischargeAhPerDay }
+        let median = losses.sorted()[losses.count / 2]
+        selfDischargeTrueExcess = losses.map { $0 - median }
     }
 }
 
@@ -208,6 +226,7 @@ public enum SimulationRunner {
         if let fault = e.fault, let index = e.index {
             if fault.concernsCell { record.cell = Int(index) + 1 } else { record.sensor = Int(index) + 1 }
         }
+        if e.kind == .selfDischarge, let index = e.index { record.cell = Int(index) + 1 }
         if e.kind == .paygEntry, let index = e.index, let outcome = PAYGEntryOutcome(rawValue: index) {
             record.outcome = outcome.reportName
         }

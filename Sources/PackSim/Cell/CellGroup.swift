@@ -22,6 +22,8 @@ public struct CellGroup: Sendable {
     let hysteresisRate: Float
     /// Fraction of capacity lost per second at rest.
     let selfDischargePerSecond: Float
+    /// Charge lost by self-discharge per day when full, Ah (it scales with the SOC).
+    public var selfDischargeAhPerDay: Float { selfDischargePerSecond * 86_400 * capacityAh }
     let chargeEfficiency: Float
     /// Thermal mass, J/K; conductance to ambient and to each neighbour, W/K.
     let heatCapacity: Float

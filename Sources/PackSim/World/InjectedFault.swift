@@ -21,6 +21,9 @@ public enum InjectedFaultKind: UInt8, CaseIterable, Sendable {
     case coldAmbient
     /// Ambient rises to +55 °C.
     case hotAmbient
+    /// A soft internal short in one cell group: it loses 1 % of its capacity per day (30 % a
+    /// month, twenty times a healthy LFP cell): the cell a technician must find and replace.
+    case cellLeak
 
     /// The name used on the command line (`cell-short:7@2d`).
     public var name: StaticString {
@@ -35,13 +38,14 @@ public enum InjectedFaultKind: UInt8, CaseIterable, Sendable {
         case .afeSilent: "afe-silent"
         case .coldAmbient: "cold-ambient"
         case .hotAmbient: "hot-ambient"
+        case .cellLeak: "cell-leak"
         }
     }
 
     /// What the `:N` index means for this kind, or `nil` when it takes none.
     public var target: FaultTarget? {
         switch self {
-        case .cellShort, .openWire: .cell
+        case .cellShort, .openWire, .cellLeak: .cell
         case .thermistorOpen, .thermistorShort: .sensor
         default: nil
         }
@@ -60,6 +64,7 @@ public enum InjectedFaultKind: UInt8, CaseIterable, Sendable {
         case .afeSilent: "the AFE stops answering; measurements freeze"
         case .coldAmbient: "ambient drops to -20 C"
         case .hotAmbient: "ambient rises to +55 C"
+        case .cellLeak: "soft internal short in cell group N: loses 1 % of its capacity per day"
         }
     }
 }
