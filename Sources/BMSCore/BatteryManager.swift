@@ -36,6 +36,13 @@ public struct BatteryManager: Sendable {
     /// resistance, Ω (for the bled-charge estimate).
     public var balancingLimits = BalancingLimits()
     public var bleedResistance: Float = 33
+    /// The active-balancer board, if one is fitted: the balancer then plans transfers for it
+    /// (`activeBalancerCommand`) instead of bleeding through the AFE.
+    public var activeBalancer: ActiveBalancerBoard?
+    /// The faults of the board's last status (`takeActiveBalancerStatus`): while any is
+    /// reported, the board is commanded off.
+    public private(set) var activeBalancerFaults: ActiveBalancerFaults = []
+    public private(set) var activeBalancerFaultedCells: UInt16 = 0
     /// The current sensor's zero learned with both switches open, on top of the stored offset.
     public private(set) var currentZero = CurrentZero()
     /// SOC of every cell and of the pack.
@@ -109,7 +116,7 @@ public struct BatteryManager: Sendable {
             power = summary.cellSum * measurement.current
             let suspects = balancer.update(measurement, summary, config: config, faults: protection.active,
                                            limits: balancingLimits, bleedResistance: bleedResistance,
-                                           curve: estimator.curve)
+                                           curve: estimator.curve, board: activeBalancer)
             if suspects != 0 {
                 for i in 0..<Int(config.pack.seriesCells) where suspects & (1 << UInt16(i)) != 0 {
                     events.append(BMSEvent(kind: .selfDischarge, time: now, index: UInt8(i),
@@ -157,8 +164,10 @@ public struct BatteryManager: Sendable {
     /// Runs the SOC estimators and pins them where this step's events say where a cell is:
     /// full (the highest cell is at its end) and the discharge cutoff (that cell is empty).
     private mutating func estimate(_ m: Measurement, _ summary: MeasurementSummary, newEvents: Int) {
-        var changed = estimator.update(m, summary, config: config, bleeding: balancer.mask,
-                                       bleedResistance: bleedResistance)
+        var changed = estimator.update(m, summary, config: config,
+                                       cellCurrents: balancer.cellCurrents(m, cells: Int(config.pack.seriesCells),
+                                                                           bleedResistance: bleedResistance,
+                                                                           board: activeBalancer))
         var i = newEvents
         while i < events.count {
             let e = events[i]
@@ -245,6 +254,32 @@ public struct BatteryManager: Sendable {
         if let kind = payg.update(credit, config: config.payg) {
             events.append(BMSEvent(kind: kind, time: time, value: Float(credit.secondsLeft), state: switching.state))
         }
+    }
+
+    /// What to send to the active-balancer board after this step (`ActiveBalancerCommand.encoded()`
+    /// gives the frame): enabled while any converter has a setpoint.
+    public var activeBalancerCommand: ActiveBalancerCommand {
+        var running = false
+        for i in 0..<Int(config.pack.seriesCells) where balancer.transfers[i] != 0 { running = true }
+        let healthy = activeBalancerFaults.isEmpty && activeBalancerFaultedCells == 0
+        return ActiveBalancerCommand(enable: activeBalancer != nil && running && healthy,
+                                     cells: Int(config.pack.seriesCells),
+                                     setpoints: healthy ? balancer.transfers : InlineArray(repeating: 0))
+    }
+
+    /// Takes the board's status frame: a new fault (or faulted cell) is logged as a
+    /// `balancerFault` event (`value` the fault bits, `index` the lowest faulted cell) and
+    /// turns the board off until a status without faults comes back.
+    public mutating func takeActiveBalancerStatus(_ status: ActiveBalancerStatus, at time: Timestamp) {
+        let before = (activeBalancerFaults.rawValue, activeBalancerFaultedCells)
+        activeBalancerFaults = status.faults
+        activeBalancerFaultedCells = status.faultedCells
+        let now = (status.faults.rawValue, status.faultedCells)
+        guard now != before, now != (0, 0) else { return }
+        var cell: UInt8?
+        for i in 0..<16 where status.faultedCells & (1 << UInt16(i)) != 0 && cell == nil { cell = UInt8(i) }
+        events.append(BMSEvent(kind: .balancerFault, time: time, index: cell, value: Float(status.faults.rawValue),
+                               state: switching.state))
     }
 
     /// The command of the last step.

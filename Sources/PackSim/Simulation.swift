@@ -183,6 +183,7 @@ public struct Simulation<Profile: PowerProfile> {
         // The AFE's view, then the BMS.
         let measurement = isActive(.afeSilent) ? lastMeasurement : measure(current: current)
         lastMeasurement = measurement
+        if let board = pack.activeBoard { reportActiveBalancer(board) }
         let command = bms.step(measurement, now: time.bmsTimestamp)
         apply(command)
         let range = pack.cellVoltageRange
@@ -205,6 +206,30 @@ public struct Simulation<Profile: PowerProfile> {
         }
         pack.powerStage.switches = switches
         pack.bleedMask = command.balanceMask
+        if pack.activeBoard != nil {
+            // Through the wire format, as a real board receives it (setpoints in mA).
+            let frame = bms.activeBalancerCommand.encoded()
+            if let received = try? ActiveBalancerCommand(decoding: frame), received.enable {
+                pack.activeSetpoints = received.setpoints
+            } else {
+                pack.activeSetpoints = InlineArray(repeating: 0)
+            }
+        }
+    }
+
+    /// The active board's status frame, read by the BMS before its step: the currents its
+    /// converters ran, a clamped setpoint, and its own over-temperature stop (at 85 °C).
+    mutating func reportActiveBalancer(_ board: ActiveBalancerBoard) {
+        var faults: ActiveBalancerFaults = []
+        for g in 0..<pack.groupCount where abs(pack.activeSetpoints[g]) > board.maximumCurrent + 0.001 {
+            faults.insert(.setpointClamped)
+        }
+        if pack.boardTemperature >= 85 { faults.insert(.overTemperature) }
+        let status = ActiveBalancerStatus(enabled: true, cells: pack.groupCount, currents: pack.activeCurrents,
+                                          faults: faults, boardTemperature: Int8(clamping: Int(pack.boardTemperature)))
+        if let received = try? ActiveBalancerStatus(decoding: status.encoded()) {
+            bms.takeActiveBalancerStatus(received, at: time.bmsTimestamp)
+        }
     }
 
     mutating func account(current: Float, dt: Float, unservedW: Float) {
@@ -218,7 +243,7 @@ public struct Simulation<Profile: PowerProfile> {
         let wh = Double(terminalVoltage * current * dt) / 3600
         if wh > 0 { stats.energyChargedWh += wh } else { stats.energyDischargedWh -= wh }
         stats.unservedLoadWh += Double(unservedW * dt) / 3600
-        stats.balancingEnergyWh += Double(pack.bleedPower * dt) / 3600
+        stats.balancingEnergyWh += Double((pack.bleedPower + pack.activeLoss) * dt) / 3600
         stats.maxBoardTemperature = max(stats.maxBoardTemperature, pack.boardTemperature)
         if bms.fullDetector.isFull { stats.socSpreadAtFull = pack.socSpread }
         let c = bms.config
@@ -308,6 +333,16 @@ extension Simulation {
     public mutating func setBalancingLimits(_ limits: BalancingLimits) {
         bms.balancingLimits = limits
         bms.bleedResistance = pack.bleedResistance
+    }
+}
+
+extension Simulation {
+    /// Fits an active-balancer board (or removes it with `nil`): the virtual pack gets its
+    /// converters, the BMS plans transfers for it instead of bleeding.
+    public mutating func setActiveBalancer(_ board: ActiveBalancerBoard?) {
+        pack.activeBoard = board
+        pack.activeSetpoints = InlineArray(repeating: 0)
+        bms.activeBalancer = board
     }
 }
 

@@ -55,6 +55,8 @@ extension FlexBMS {
         var out: String?
         @Option(help: "Draw the run into this SVG file.")
         var plot: String?
+        @Option(name: .customLong("active-balancer"), help: "Fit an active-balancer board whose converters carry this many amperes per cell (90 % efficient) instead of bleeding, e.g. 2.")
+        var activeBalancer: Double?
         @Flag(help: "Print the summary as JSON on stdout.")
         var json = false
         @Flag(name: .customLong("list-faults"), help: "List the faults that can be injected, and exit.")
@@ -121,7 +123,7 @@ extension FlexBMS {
                 print("health: SOH \(fixed(Double(h.sohEstimated * 100), 1)) % (true \(fixed(Double(h.sohTrue * 100), 1)) %), \(fixed(Double(h.remainingWh), 0)) Wh left, cell \(w.emptiesFirst + 1) empties first" + (why.isEmpty ? "" : " (\(why.joined(separator: ", ")))") + ", lowest capacity cell \(w.lowestCapacity + 1) at \(fixed(Double(w.lowestCapacityRatio * 100), 0)) % of the median")
             }
             if s.balancingEnergyWh > 0 || s.socSpreadAtFull != nil {
-                print("balancing: SOC spread \(fixed(Double(s.socSpreadStart) * 100, 1)) % at the start, " + (s.socSpreadAtFull.map { "\(fixed(Double($0) * 100, 1)) % at the last full charge" } ?? "never full") + ", \(fixed(s.balancingEnergyWh, 1)) Wh bled, board up to \(fixed(Double(s.maxBoardTemperature), 1)) °C")
+                print("balancing: SOC spread \(fixed(Double(s.socSpreadStart) * 100, 1)) % at the start, " + (s.socSpreadAtFull.map { "\(fixed(Double($0) * 100, 1)) % at the last full charge" } ?? "never full") + ", \(fixed(s.balancingEnergyWh, 1)) Wh \(activeBalancer == nil ? "bled" : "lost in the active balancer"), board up to \(fixed(Double(s.maxBoardTemperature), 1)) °C")
             }
             print("\(trips.count) trip(s)" + (trips.isEmpty ? "" : ": " + trips.prefix(8).map { "\($0.fault ?? "?")\($0.cell.map { " cell \($0)" } ?? "") at \(fixed($0.seconds / 3600, 1)) h" }.joined(separator: ", ") + (trips.count > 8 ? ", …" : "")))
             if s.secondsOverVoltage + s.secondsUnderVoltage + s.secondsOverTemperature > 0 {
@@ -151,6 +153,7 @@ struct SimulationPlan {
     var sampleMs: UInt64
     var faults: [ScheduledFault]
     var payg: SimulatedPAYG?
+    var activeBalancer: ActiveBalancerBoard?
 
     init(_ o: FlexBMS.Sim) throws {
         var config: BMSConfig?
@@ -255,6 +258,12 @@ struct SimulationPlan {
         }
         guard faults.count <= 16 else { throw CLIError("at most 16 --fault options") }
         payg = try SimulatedPAYG(o)
+        if let amps = o.activeBalancer {
+            guard amps >= 0.05 && amps <= 10 else {
+                throw CLIError("--active-balancer must be 0.05 to 10 A per cell, got \(amps)")
+            }
+            activeBalancer = ActiveBalancerBoard(maximumCurrent: Float(amps))
+        }
         self.faults = faults
         self.durationMs = durationMs
         self.sampleMs = sampleMs
@@ -268,6 +277,7 @@ struct SimulationPlan {
             throw CLIError("cannot start the simulation: \(error.description)")
         }
         for f in faults { simulation.schedule(f) }
+        if let board = activeBalancer { simulation.setActiveBalancer(board) }
         var payg = self.payg
         let hook: ((inout Simulation<P>) -> Void)? = payg == nil ? nil : { sim in payg!.step(&sim) }
         return withUnsafeMutablePointer(to: &progress) { bar in

@@ -56,6 +56,31 @@ import Testing
         #expect(s.secondsOverVoltage == 0 && s.secondsUnderVoltage == 0)
     }
 
+    /// The seed-7 pack that passive bleeding leaves at 3.6 %, with a 2 A active board (90 %
+    /// efficient) instead: below 2 % at the last full charge within the same 14 days; no cell
+    /// past a limit with current flowing, no converter beyond 2 A, the board below its limit.
+    @Test func anActiveBoardBringsTheSamePackBelowTwoPercent() throws {
+        var sim = try secondLifePack(seed: 7)
+        sim.setActiveBalancer(ActiveBalancerBoard(maximumCurrent: 2))
+        var largest: Float = 0, moved: Float = 0, bled = 0
+        for _ in 0..<(14 * 86_400) {
+            let r = sim.step()
+            while sim.nextEvent() != nil {}
+            if r.command.balanceMask != 0 { bled += 1 }
+            for g in 0..<16 {
+                largest = max(largest, abs(sim.pack.activeCurrents[g]))
+                moved += abs(sim.pack.activeCurrents[g]) / 3600
+            }
+        }
+        let s = sim.stats
+        #expect((s.socSpreadAtFull ?? 1) < 0.02, "\(s.socSpreadStart) → \(String(describing: s.socSpreadAtFull))")
+        #expect(moved > 10, "\(moved) Ah moved")
+        #expect(bled == 0)
+        #expect(largest <= 2)
+        #expect(s.secondsOverVoltage == 0 && s.secondsUnderVoltage == 0)
+        #expect(s.maxBoardTemperature < sim.bms.config.temperature.boardMaximum - sim.bms.config.warnings.temperature)
+    }
+
     /// A bq769x0-class AFE: never two neighbours, at most four cells at once; and a hot board
     /// (a 3 W budget in a small enclosure) makes the balancer back off before its limit.
     @Test func theAFEsLimitsAndTheBoardTemperatureAreKept() throws {

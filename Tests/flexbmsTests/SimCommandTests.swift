@@ -8,7 +8,8 @@ import Testing
         #expect(r.status == 0, "\(r.stderr)")
         let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
         for key in ["simulated_s", "wall_s", "cell_steps_per_s", "min_cell_V", "max_cell_V",
-                    "max_cell_temp_C", "energy_charged_Wh", "energy_discharged_Wh", "soc_true_final", "events"] {
+                    "max_cell_temp_C", "energy_charged_Wh", "energy_discharged_Wh", "soc_true_final", "events",
+                    "soc_spread_start_pct", "soc_spread_end_pct", "balancing_energy_Wh", "weak_cells", "weak_cell_report"] {
             #expect(object[key] != nil, "missing \(key)")
         }
         #expect(object["simulated_s"] as? Double == 21_600)
@@ -72,7 +73,7 @@ import Testing
         #expect(r.status == 0)
         for name in ["charger-overvoltage", "cell-short:CELL", "open-wire:CELL", "thermistor-open:SENSOR",
                      "thermistor-short:SENSOR", "load-short", "overload", "afe-silent",
-                     "cold-ambient", "hot-ambient"] {
+                     "cold-ambient", "hot-ambient", "cell-leak:CELL"] {
             #expect(r.stdout.contains(name), "\(name)")
         }
     }
@@ -94,6 +95,8 @@ import Testing
         (["--days", "1", "--duration", "2h"], "give --days or --duration, not both"),
         (["--initial-soc", "1.5"], "--initial-soc must be 0 to 1"),
         (["--profile-csv", "/nonexistent/profile.csv"], "cannot read /nonexistent/profile.csv"),
+        (["--active-balancer", "0"], "--active-balancer must be 0.05 to 10 A per cell, got 0.0"),
+        (["--active-balancer", "two"], "active-balancer"),
     ]
 
     @Test(arguments: 0..<badArguments.count)

@@ -212,7 +212,7 @@ public struct PackEstimator: Sendable {
     /// returns whether they ran.
     @discardableResult
     mutating func update(_ m: Measurement, _ summary: MeasurementSummary, config: BMSConfig,
-                         bleeding: UInt16 = 0, bleedResistance: Float = 33) -> Bool {
+                         cellCurrents: InlineArray<16, Float> = InlineArray(repeating: 0)) -> Bool {
         let count = Int(config.pack.seriesCells)
         // Cell temperature for the resistance: the middle of the cell sensors' range.
         var temperature: Float = 25
@@ -245,10 +245,9 @@ public struct PackEstimator: Sendable {
             // count the charge, skip the voltage.
             let v = m.cellVoltages[i]
             let plausible = v >= config.plausibility.cellSenseMinimum && v <= config.plausibility.cellSenseMaximum
-            // A bleeding cell gives its bleed current besides the pack current, which the
-            // current sensor does not see.
-            let bleed = bleeding & (1 << UInt16(i)) != 0 && plausible ? v / bleedResistance : 0
-            cells[i].update(current: m.current - bleed, voltage: v, temperature: temperature, dt: dt,
+            // Balancing moves charge the current sensor does not see: a bleed resistor's
+            // current out of the cell, or an active board's transfer.
+            cells[i].update(current: m.current + cellCurrents[i], voltage: v, temperature: temperature, dt: dt,
                             voltageValid: plausible)
         }
         lastRun = m.timestamp

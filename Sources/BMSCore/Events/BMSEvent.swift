@@ -40,6 +40,9 @@ public enum BMSEventKind: UInt8, Sendable {
     /// A cell judged self-discharging from the balancing pattern (`index` the cell, `value`
     /// its extra self-discharge, Ah/day); see `SelfDischargeMonitor`.
     case selfDischarge = 17
+    /// The active-balancer board reported a fault (`value`: `ActiveBalancerFaults` bits;
+    /// `index`: the lowest faulted cell, if any): it is commanded off until it reports none.
+    case balancerFault = 18
 }
 
 /// One entry of the event stream that the firmware publishes and logs.

@@ -58,6 +58,7 @@ extension BMSEventKind {
         case .loadPresent: "load_present"
         case .currentZeroed: "current_zeroed"
         case .selfDischarge: "self_discharge"
+        case .balancerFault: "balancer_fault"
         }
     }
 }

@@ -130,13 +130,15 @@ public struct CellGroup: Sendable {
 
     /// Advances by one prepared step with pack current `current` (A, + = charging) through
     /// the group, `bleed` A drawn by its balancing resistor; returns the heat released, W.
-    mutating func step(current: Float, bleed: Float, ambient: Float,
+    mutating func step(current: Float, bleed: Float, transfer: Float = 0, ambient: Float,
                        neighbours: Float, neighbourCount: Float, parameters p: CellParameters) -> Float {
         if abs(temperature - arrheniusTemperature) > 0.2 {
             arrhenius = CellGroup.arrheniusFactor(activationEnergy, temperature)
             arrheniusTemperature = temperature
         }
-        let cell = current - bleed - leakCurrent
+        // An active balancer's transfer (+ = into the cell) flows like the pack current: its
+        // converter's losses heat the board, not the cell.
+        let cell = current + transfer - bleed - leakCurrent
         let stored = cell > 0 ? cell * chargeEfficiency : cell
         let delta = stored * socPerAmp - selfDischargePerStep * max(soc, 0)
         // Kahan summation: per-step changes can be below one ulp of the SOC.

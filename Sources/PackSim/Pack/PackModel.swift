@@ -57,6 +57,14 @@ public struct PackModel: Sendable {
     public var bleedMask: UInt16 = 0
     /// Power dissipated in the bleed resistors in the last step, W (it heats the board).
     public private(set) var bleedPower: Float = 0
+    /// An active-balancer board, if fitted, and the setpoints its converters were given
+    /// (A, + = into the cell); it clamps them to its current limit.
+    public var activeBoard: ActiveBalancerBoard?
+    public var activeSetpoints: InlineArray<16, Float> = InlineArray(repeating: 0)
+    /// The currents the converters ran in the last step, and their losses, W (they heat the
+    /// board like the bleed resistors).
+    public private(set) var activeCurrents: InlineArray<16, Float> = InlineArray(repeating: 0)
+    public private(set) var activeLoss: Float = 0
     /// Board temperature rise per watt of bleeding, K/W (a small BMS board with its
     /// resistors in one row: 16 × 0.33 W would lift it about 20 K).
     public var boardThermalResistance: Float = 4
@@ -201,6 +209,19 @@ public struct PackModel: Sendable {
         let p = parameters
         let mask = bleedMask, bleedOhms = bleedResistance
         var bleedWatts: Float = 0
+        // The active board's converters: each cell's setpoint within the board's limit, and
+        // the stack's share of what they move (from the voltages before the step).
+        var transfer = InlineArray<16, Float>(repeating: 0)
+        activeLoss = 0
+        if let board = activeBoard {
+            var voltages = InlineArray<16, Float>(repeating: 0)
+            for g in 0..<groupCount {
+                voltages[g] = groups[g].voltage
+                activeCurrents[g] = min(max(activeSetpoints[g], -board.maximumCurrent), board.maximumCurrent)
+            }
+            transfer = board.cellCurrents(activeCurrents, voltages: voltages, cells: groupCount)
+            activeLoss = board.loss(activeCurrents, voltages: voltages, cells: groupCount)
+        }
         for g in 0..<groupCount {
             let bleeding = mask & (1 << UInt16(g)) != 0
             let bleed = bleeding ? max(groups[g].voltage, 0) / bleedOhms : 0
@@ -208,7 +229,7 @@ public struct PackModel: Sendable {
             var neighbours: Float = 0, count: Float = 0
             if g > 0 { neighbours += previous[g - 1]; count += 1 }
             if g + 1 < groupCount { neighbours += previous[g + 1]; count += 1 }
-            heat += groups[g].step(current: current, bleed: bleed, ambient: ambient,
+            heat += groups[g].step(current: current, bleed: bleed, transfer: transfer[g], ambient: ambient,
                                    neighbours: neighbours, neighbourCount: count,
                                    parameters: p)
             totals.add(groups[g])
@@ -229,7 +250,7 @@ public struct PackModel: Sendable {
         powerStage.temperature += flow * stepSeconds / s.heatCapacity
         // The board: warmed by the power stage, and by the bleed resistors with a few minutes'
         // lag (τ 300 s).
-        let target = ambient + 0.3 * (powerStage.temperature - ambient) + bleedPower * boardThermalResistance
+        let target = ambient + 0.3 * (powerStage.temperature - ambient) + (bleedPower + activeLoss) * boardThermalResistance
         boardTemperature += (target - boardTemperature) * min(stepSeconds / 300, 1)
     }
 }
