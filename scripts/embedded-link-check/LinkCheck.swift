@@ -50,6 +50,16 @@ import BMSCore
                 try? bms.restoreEstimator(back)
             }
         }
+        // The active balancer: plan, frames out and back, a status with a fault.
+        bms.activeBalancer = ActiveBalancerBoard(maximumCurrent: 2)
+        var m = Measurement(timestamp: Timestamp(milliseconds: t + 1000), cellVoltage: 3.45, current: 10)
+        m.cellVoltages[3] = 3.50
+        _ = bms.step(m, now: Timestamp(milliseconds: t + 1000))
+        let frame = bms.activeBalancerCommand.encoded()
+        if let back = try? ActiveBalancerCommand(decoding: frame), back.enable { sink &+= UInt32(back.cells) }
+        let status = ActiveBalancerStatus(enabled: true, cells: 16, faults: [.overTemperature]).encoded()
+        if let s = try? ActiveBalancerStatus(decoding: status) { bms.takeActiveBalancerStatus(s, at: Timestamp(milliseconds: t + 1000)) }
+        sink &+= UInt32(bms.balancer.selfDischarge.suspects) &+ UInt32(bms.currentZero.learned ? 1 : 0)
         let l = bms.limits
         if l.chargeCurrent > 1000 || l.chargeVoltage < 0 || l.chargeReasons.contains(.blocked) { sink &+= 1 }
         if sink == 0x1234_5678 { fatalError() }

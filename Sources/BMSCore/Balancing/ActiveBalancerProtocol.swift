@@ -16,7 +16,7 @@ public enum ActiveBalancerFrame {
     public static let start: UInt8 = 0xAB
     public static let commandType: UInt8 = 0x01
     public static let statusType: UInt8 = 0x81
-    /// The largest frame: a status with 16 cells.
+    /// The largest frame: a status with 16 cells (the storage of `ActiveBalancerBytes`).
     public static let maximumLength = 4 + 2 * 16 + 4 + 1
 
     /// CRC-8, polynomial 0x07, initial 0, no reflection (SMBus PEC), of the first `count` bytes.
@@ -56,14 +56,6 @@ public struct ActiveBalancerBytes: Sendable {
 
     func int16(at k: Int) -> Int16 {
         Int16(bitPattern: UInt16(bytes[k]) | UInt16(bytes[k + 1]) << 8)
-    }
-
-    /// Calls `body` with the bytes of the frame.
-    public func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        var copy = bytes
-        return withUnsafeBytes(of: &copy) { raw in
-            body(UnsafeBufferPointer(start: raw.bindMemory(to: UInt8.self).baseAddress, count: min(count, 41)))
-        }
     }
 }
 
@@ -191,7 +183,7 @@ private func milliamps(_ a: Float) -> Int16 {
 
 /// Checks start, type, count, length and CRC; returns the cell count.
 private func checkHeader(_ f: ActiveBalancerBytes, type: UInt8, extra: Int) throws(ActiveBalancerFrameError) -> Int {
-    guard f.count <= 41 else { throw .tooLong(f.count) }
+    guard f.count <= ActiveBalancerFrame.maximumLength else { throw .tooLong(f.count) }
     guard f.count >= 5 else { throw .tooShort(f.count) }
     guard f.bytes[0] == ActiveBalancerFrame.start else { throw .badStart(f.bytes[0]) }
     guard f.bytes[1] == type else { throw .unknownType(f.bytes[1]) }
