@@ -87,6 +87,14 @@ import Testing
         #expect(rig.bms.balancer.mask == 0)   // no bleeding with a board
         let command = rig.bms.activeBalancerCommand
         #expect(command.enable && command.setpoints[3] == -2)
+        // What the estimator adds to each cell's current: the transfer less the stack's share,
+        // not a bleed.
+        let m = topOfCharge(at: 1000)
+        let board = ActiveBalancerBoard(maximumCurrent: 2)
+        let added = rig.bms.balancer.cellCurrents(m, cells: 16, bleedResistance: 33, board: board)
+        let expected = board.cellCurrents(t, voltages: m.cellVoltages, cells: 16)
+        for i in 0..<16 { #expect(added[i] == expected[i]) }
+        #expect(added[3] < -1.8 && added[9] > 1.2 && added[0] != 0)
     }
 
     func oneHigh(at ms: UInt32, _ volts: Float, others: Float = 3.45, current: Float = 10) -> Measurement {

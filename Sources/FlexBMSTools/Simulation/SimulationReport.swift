@@ -100,8 +100,8 @@ public struct HealthSummary {
     public var selfDischargeDays: Int
     /// Each cell's bled charge per day (moving average over about a week), Ah.
     public var bledAhPerDay: [Float]
-    /// The true extra self-discharge of each group over the median group, Ah/day (to check
-    /// the judgement against).
+    /// The true extra self-discharge of each group over the median group, Ah/day, an injected
+    /// leak included (to check the judgement against).
     public var selfDischargeTrueExcess: [Float]
 
     init?<P: PowerProfile>(_ sim: Simulation<P>) {
@@ -139,7 +139,8 @@ public struct HealthSummary {
             .map { ($0 + 1, monitor.excessAhPerDay(cell: $0)) }
         selfDischargeDays = Int(monitor.days)
         bledAhPerDay = (0..<sim.setup.cells).map { monitor.ratesAhPerDay[$0] }
-        let losses = (0..<sim.setup.cells).map { sim.pack.groups[$0].selfDischargeAhPerDay }
+        // Self-discharge at full charge plus an injected leak (cell-leak, cell-short).
+        let losses = (0..<sim.setup.cells).map { sim.pack.groups[$0].selfDischargeAhPerDay + 24 * sim.pack.groups[$0].leakCurrent }
         let median = losses.sorted()[losses.count / 2]
         selfDischargeTrueExcess = losses.map { $0 - median }
     }
