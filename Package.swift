@@ -33,6 +33,7 @@ var targets: [Target] = [
     .target(name: "BMSCore", swiftSettings: portableSwift),
     .target(name: "PackSim", dependencies: ["BMSCore"], swiftSettings: portableSwift),
     .target(name: "PAYG", swiftSettings: portableSwift),
+    .target(name: "ThingSet", swiftSettings: portableSwift),
 ]
 
 if !embedded {
@@ -48,6 +49,7 @@ if !embedded {
         ]),
         .testTarget(name: "PackSimTests", dependencies: ["PackSim", "BMSCore", "PAYG"]),
         .testTarget(name: "PAYGTests", dependencies: ["PAYG"]),
+        .testTarget(name: "ThingSetTests", dependencies: ["ThingSet"]),
         .testTarget(name: "FlexBMSToolsTests", dependencies: ["FlexBMSTools", "BMSCore", "PackSim"]),
         .testTarget(name: "flexbmsTests", dependencies: ["flexbms"]),
     ]
@@ -59,6 +61,7 @@ let package = Package(
         .library(name: "BMSCore", targets: ["BMSCore"]),
         .library(name: "PackSim", targets: ["PackSim"]),
         .library(name: "PAYG", targets: ["PAYG"]),
+        .library(name: "ThingSet", targets: ["ThingSet"]),
     ] : [
         .executable(name: "flexbms", targets: ["flexbms"]),
         .library(name: "BMSCore", targets: ["BMSCore"]),

@@ -26,7 +26,7 @@ enum JSONValue: Decodable {
         case .bool(let b): b ? "true" : "false"
         case .number(let d): d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : "\(d)"
         case .string(let s): "the string \"\(s)\""
-        case .array: "an array"
+        case .array(let items): "an array of \(items.count)"
         case .object: "an object"
         }
     }

@@ -18,6 +18,29 @@ import Testing
         }
     }
 
+    @Test func theCalibrationArraysRoundTripAndAreCheckedForLength() throws {
+        var config = BMSConfig.preset(.lfp, cells: 16, capacityAh: 100)!
+        config.calibration.currentGain = 1.01
+        config.calibration.cellOffset[15] = -0.004
+        config.calibration.temperatureOffset[7] = 1.5
+        let text = ConfigFile.encode(config)
+        #expect(text.contains("\"pThermistorOffset_K\": [0, 0, 0, 0, 0, 0, 0, 1.5]"))
+        let back = try decode(text).config
+        #expect(back.calibration.currentGain == 1.01 && back.calibration.cellOffset[15] == -0.004
+                && back.calibration.temperatureOffset[7] == 1.5)
+        // One element by name; a wrong length names the array, the shape and what came.
+        try ConfigFile.set("pCellVoltageGain[3]", text: "1.002", in: &config)
+        #expect(config.calibration.cellGain[3] == 1.002 && config.calibration.cellGain[2] == 1)
+        #expect(throws: ConfigFileError.wrongType(key: "pCellVoltageGain", expected: "an array of 16 gains, cell 1 first",
+                                                  got: "an array of 3")) {
+            try decode(#"{"sCellChemistry":"LFP","sSeriesCellCount":16,"sNominalCapacity_Ah":100,"pCellVoltageGain":[1,1,1]}"#)
+        }
+        #expect(throws: ConfigFileError.wrongType(key: "pThermistorOffset_K", expected: "an array of 8 offsets in kelvin, sensor 1 first",
+                                                  got: "null")) {
+            try decode(#"{"sCellChemistry":"LFP","sSeriesCellCount":16,"sNominalCapacity_Ah":100,"pThermistorOffset_K":null}"#)
+        }
+    }
+
     @Test func theOCVTableIsOneArrayFromFullToEmpty() throws {
         var config = BMSConfig.preset(.lfp, cells: 8, capacityAh: 100)!
         #expect(!ConfigFile.encode(config).contains("sOcvPoints_V"))

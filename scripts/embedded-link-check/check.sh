@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Proves that the portable modules need neither a heap nor atomics nor libm: compiles each
 # module as an Embedded module, then a driver that calls their entry points
-# (LinkCheck.swift: BMSCore; LinkCheckSim.swift: a closed-loop PackSim run), links each
+# (LinkCheck.swift: BMSCore; LinkCheckSim.swift: a closed-loop PackSim run;
+# LinkCheckPAYG.swift: the PAYG decoder; LinkCheckThingSet.swift: the ThingSet codec), links each
 # driver with --gc-sections and no libraries, and fails if an undefined symbol other than the
 # Arm EABI helpers (soft-float, memcpy/memclr) and libgcc bit-count builtins remains. A malloc, free, posix_memalign (heap:
 # Array, String, classes), __atomic_* (lazily initialised globals, refcounting on ARMv6-M)
@@ -44,8 +45,10 @@ driver() {  # driver NAME OBJECTS...: compile scripts/embedded-link-check/NAME.s
 module BMSCore
 module PackSim
 module PAYG
+module ThingSet
 status=0
 driver LinkCheck "$out/BMSCore.o" || status=1
 driver LinkCheckSim "$out/PackSim.o" "$out/BMSCore.o" || status=1
 driver LinkCheckPAYG "$out/PAYG.o" || status=1
+driver LinkCheckThingSet "$out/ThingSet.o" || status=1
 exit $status
