@@ -1,0 +1,447 @@
+/// A ThingSet node: answers requests on the model's objects (spec §3–§5) in binary mode.
+
+/// One client connection (a serial port, a TCP connection, a CAN peer): its roles.
+public struct ThingSetChannel: Sendable {
+    public var roles: ThingSetRoles = .user
+    public init() {}
+}
+
+/// Writes CBOR values; keys as IDs or names as the endpoint was given.
+public struct CBOREncoder: ThingSetEncoder {
+    public var writer: CBORWriter
+    public var useNames: Bool
+
+    public init(_ writer: CBORWriter, useNames: Bool) {
+        self.writer = writer
+        self.useNames = useNames
+    }
+
+    private mutating func run(_ body: (inout CBORWriter) throws(CBORError) -> Void) throws(ThingSetStatus) {
+        do { try body(&writer) } catch { throw .internalError }  // the answer does not fit
+    }
+
+    public mutating func bool(_ v: Bool) throws(ThingSetStatus) { try run { w throws(CBORError) in try w.bool(v) } }
+    public mutating func uint(_ v: UInt64) throws(ThingSetStatus) { try run { w throws(CBORError) in try w.uint(v) } }
+    public mutating func int(_ v: Int64) throws(ThingSetStatus) { try run { w throws(CBORError) in try w.int(v) } }
+    public mutating func float(_ v: Float, decimals: UInt8) throws(ThingSetStatus) { try run { w throws(CBORError) in try w.float(v) } }
+    public mutating func text(_ s: StaticString) throws(ThingSetStatus) { try run { w throws(CBORError) in try w.text(s) } }
+    public mutating func text(_ utf8: UnsafeBufferPointer<UInt8>) throws(ThingSetStatus) { try run { w throws(CBORError) in try w.text(utf8) } }
+    public mutating func null() throws(ThingSetStatus) { try run { w throws(CBORError) in try w.null() } }
+    public mutating func arrayHeader(_ count: Int) throws(ThingSetStatus) { try run { w throws(CBORError) in try w.arrayHeader(count) } }
+    public mutating func arrayEnd() throws(ThingSetStatus) {}
+    public mutating func mapHeader(_ count: Int) throws(ThingSetStatus) { try run { w throws(CBORError) in try w.mapHeader(count) } }
+    public mutating func mapEnd() throws(ThingSetStatus) {}
+    public mutating func key(_ object: ThingSetObject) throws(ThingSetStatus) {
+        if useNames { try text(object.name) } else { try uint(UInt64(object.id)) }
+    }
+    public mutating func separator() throws(ThingSetStatus) {}
+    public var keysAreIDs: Bool { !useNames }
+}
+
+/// Well-known IDs of the protocol (spec §1.3).
+public enum ThingSetWellKnown {
+    public static let root: UInt16 = 0x00
+    public static let ids: UInt16 = 0x16
+    public static let paths: UInt16 = 0x17
+    public static let metadata: UInt16 = 0x19
+    public static let metadataName: UInt64 = 0x1A
+    public static let metadataType: UInt64 = 0x1B
+    public static let metadataAccess: UInt64 = 0x1C
+}
+
+public struct ThingSetNode<Model: ThingSetModel> {
+    public var model: Model
+
+    public init(model: Model) {
+        self.model = model
+    }
+
+    /// Answers a binary request into `out`; returns the answer's length (0: no answer — the
+    /// message was not a request, or it was a DESIRE).
+    public mutating func processBinary(_ message: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>,
+                                       channel: inout ThingSetChannel) -> Int {
+        guard out.count >= 3 else { return 0 }
+        let request: ThingSetRequest
+        do {
+            guard let r = try ThingSetRequest.parseBinary(message) else { return 0 }
+            request = r
+        } catch {
+            return errorAnswer(error, out)
+        }
+        let useNames: Bool
+        if case .path = request.endpoint { useNames = true } else { useNames = false }
+        var encoder = CBOREncoder(CBORWriter(UnsafeMutableBufferPointer(rebasing: out[2...])), useNames: useNames)
+        do {
+            let status = try dispatch(request, message, &encoder, &channel)
+            if request.function == .desire { return 0 }
+            out[0] = status.rawValue
+            out[1] = 0xF6
+            if encoder.writer.count == 0 {
+                out[2] = 0xF6
+                return 3
+            }
+            return 2 + encoder.writer.count
+        } catch {
+            model.discard()
+            return request.function == .desire ? 0 : errorAnswer(error, out)
+        }
+    }
+
+    private func errorAnswer(_ status: ThingSetStatus, _ out: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        out[0] = status.rawValue
+        out[1] = 0xF6
+        out[2] = 0xF6
+        return 3
+    }
+
+    /// The object an endpoint names.
+    private func resolve(_ endpoint: ThingSetEndpoint, _ message: UnsafeBufferPointer<UInt8>) throws(ThingSetStatus) -> ThingSetObject {
+        switch endpoint {
+        case .id(let id):
+            guard id <= UInt32(UInt16.max) else { throw .notFound }
+            if UInt16(id) == ThingSetWellKnown.root { return ThingSetObject(id: 0, parent: 0, name: "", kind: .group, access: ThingSetObject.readOnly) }
+            guard let k = model.index(of: UInt16(id)) else { throw .notFound }
+            return model.object(at: k)
+        case .path(let r):
+            if r.isEmpty { return ThingSetObject(id: 0, parent: 0, name: "", kind: .group, access: ThingSetObject.readOnly) }
+            guard let k = model.index(path: UnsafeBufferPointer(rebasing: message[r])) else { throw .notFound }
+            return model.object(at: k)
+        case .record:
+            throw .notFound  // no records objects yet
+        }
+    }
+
+    private mutating func dispatch<E: ThingSetEncoder>(_ request: ThingSetRequest, _ message: UnsafeBufferPointer<UInt8>,
+                                                       _ e: inout E, _ channel: inout ThingSetChannel) throws(ThingSetStatus) -> ThingSetStatus {
+        // The overlays answer FETCH only.
+        if case .id(let id) = request.endpoint, id == UInt32(ThingSetWellKnown.metadata) || id == UInt32(ThingSetWellKnown.ids)
+            || id == UInt32(ThingSetWellKnown.paths) {
+            guard request.function == .fetch, let payload = request.payload else { throw .methodNotAllowed }
+            try overlay(UInt16(id), payload, message, &e, channel)
+            return .content
+        }
+        let target = try resolve(request.endpoint, message)
+        switch request.function {
+        case .get:
+            try get(target, &e, channel)
+            return .content
+        case .fetch:
+            try fetch(target, request.payload!, message, &e, channel)
+            return .content
+        case .update, .desire:
+            try update(target, request.payload!, message, channel)
+            return .changed
+        case .exec:
+            return try exec(target, request.payload, message, &e, &channel)
+        case .create, .delete:
+            if case .subset = target.kind { throw .notImplemented }
+            throw .methodNotAllowed
+        case .report:
+            throw .badRequest
+        }
+    }
+
+    // MARK: GET and FETCH
+
+    private func children(of parent: UInt16, _ channel: ThingSetChannel, _ body: (ThingSetObject) throws(ThingSetStatus) -> Void) throws(ThingSetStatus) {
+        for k in 0..<model.objectCount {
+            let o = model.object(at: k)
+            if o.parent == parent && o.id != parent && o.readable(by: channel.roles) { try body(o) }
+        }
+    }
+
+    private func members(of bit: UInt8, _ channel: ThingSetChannel, _ body: (ThingSetObject) throws(ThingSetStatus) -> Void) throws(ThingSetStatus) {
+        for k in 0..<model.objectCount {
+            let o = model.object(at: k)
+            if o.subsets & (1 << bit) != 0 && o.readable(by: channel.roles) { try body(o) }
+        }
+    }
+
+    /// A value as GET shows it inside a group: items their value, groups `null`, functions
+    /// their parameter names.
+    private func value<E: ThingSetEncoder>(_ o: ThingSetObject, _ e: inout E, _ channel: ThingSetChannel) throws(ThingSetStatus) {
+        switch o.kind {
+        case .item: try model.encodeValue(o.id, to: &e)
+        case .group, .subset, .parameter: try e.null()
+        case .function: try names(of: o.id, &e, channel)
+        }
+    }
+
+    private func names<E: ThingSetEncoder>(of parent: UInt16, _ e: inout E, _ channel: ThingSetChannel) throws(ThingSetStatus) {
+        var n = 0
+        try children(of: parent, channel) { _ throws(ThingSetStatus) in n += 1 }
+        try e.arrayHeader(n)
+        var first = true
+        try children(of: parent, channel) { o throws(ThingSetStatus) in
+            if !first { try e.separator() }
+            first = false
+            try e.key(o)
+        }
+        try e.arrayEnd()
+    }
+
+    private func get<E: ThingSetEncoder>(_ target: ThingSetObject, _ e: inout E, _ channel: ThingSetChannel) throws(ThingSetStatus) {
+        guard target.readable(by: channel.roles) else { throw .unauthorized }
+        switch target.kind {
+        case .item:
+            try model.encodeValue(target.id, to: &e)
+        case .group:
+            var n = 0
+            try children(of: target.id, channel) { _ throws(ThingSetStatus) in n += 1 }
+            try e.mapHeader(n)
+            var first = true
+            try children(of: target.id, channel) { o throws(ThingSetStatus) in
+                if !first { try e.separator() }
+                first = false
+                try e.key(o)
+                try value(o, &e, channel)
+            }
+            try e.mapEnd()
+        case .function:
+            try names(of: target.id, &e, channel)
+        case .subset(let bit):
+            var n = 0
+            try members(of: bit, channel) { _ throws(ThingSetStatus) in n += 1 }
+            try e.arrayHeader(n)
+            var first = true
+            try members(of: bit, channel) { o throws(ThingSetStatus) in
+                if !first { try e.separator() }
+                first = false
+                try pathOrID(o, &e)
+            }
+            try e.arrayEnd()
+        case .parameter:
+            throw .badRequest
+        }
+    }
+
+    /// An object's path (names) or ID, as the encoder's mode asks.
+    private func pathOrID<E: ThingSetEncoder>(_ o: ThingSetObject, _ e: inout E) throws(ThingSetStatus) {
+        guard e.keysAreIDs else {
+            var buffer = InlineArray<64, UInt8>(repeating: 0)
+            let n = path(of: o, into: &buffer)
+            try withUnsafeBytes(of: &buffer) { raw throws(ThingSetStatus) in
+                try e.text(UnsafeBufferPointer(rebasing: raw.bindMemory(to: UInt8.self)[0..<n]))
+            }
+            return
+        }
+        try e.uint(UInt64(o.id))
+    }
+
+    /// Writes the path of `o` (its ancestors' names and its own, `/`-separated); returns its length.
+    func path(of o: ThingSetObject, into buffer: inout InlineArray<64, UInt8>) -> Int {
+        var chain = InlineArray<8, Int>(repeating: -1)
+        var depth = 0
+        var current = o
+        while depth < 8 {
+            guard let k = model.index(of: current.id) else { break }
+            chain[depth] = k
+            depth += 1
+            if current.parent == 0 { break }
+            guard let p = model.index(of: current.parent) else { break }
+            current = model.object(at: p)
+        }
+        var n = 0
+        var level = depth - 1
+        while level >= 0 {
+            let name = model.object(at: chain[level]).name
+            for i in 0..<name.utf8CodeUnitCount where n < 64 {
+                buffer[n] = name.utf8Start[i]
+                n += 1
+            }
+            if level > 0 && n < 64 { buffer[n] = UInt8(ascii: "/"); n += 1 }
+            level -= 1
+        }
+        return n
+    }
+
+    private func fetch<E: ThingSetEncoder>(_ target: ThingSetObject, _ payload: Range<Int>, _ message: UnsafeBufferPointer<UInt8>,
+                                           _ e: inout E, _ channel: ThingSetChannel) throws(ThingSetStatus) {
+        var r = CBORReader(UnsafeBufferPointer(rebasing: message[payload]))
+        if r.readNull() {
+            // Discovery: the children's IDs or names (a function's parameters; a subset's members).
+            if case .subset = target.kind { try get(target, &e, channel); return }
+            try names(of: target.id, &e, channel)
+            return
+        }
+        let count = try read(&r) { r throws(CBORError) in try r.readArrayHeader() }
+        guard let count else { throw .badRequest }
+        try e.arrayHeader(count)
+        for k in 0..<count {
+            if k > 0 { try e.separator() }
+            let o = try child(of: target, &r, message, payload.lowerBound)
+            guard o.readable(by: channel.roles) else { throw .unauthorized }
+            try value(o, &e, channel)
+        }
+        try e.arrayEnd()
+    }
+
+    /// Reads an ID or a name from `r` and finds that child of `parent` (`badRequest` if the
+    /// object exists but is not its child, `notFound` if it does not exist).
+    private func child(of parent: ThingSetObject, _ r: inout CBORReader, _ message: UnsafeBufferPointer<UInt8>,
+                       _ base: Int, anywhere: Bool = false) throws(ThingSetStatus) -> ThingSetObject {
+        let major = try read(&r) { r throws(CBORError) in try r.peekMajor() }
+        if major == .unsigned {
+            let id = try read(&r) { r throws(CBORError) in try r.readUInt() }
+            guard id <= UInt64(UInt16.max), let k = model.index(of: UInt16(id)) else { throw .notFound }
+            let o = model.object(at: k)
+            guard anywhere || o.parent == parent.id else { throw .badRequest }
+            return o
+        }
+        guard major == .text else { throw .badRequest }
+        let range = try read(&r) { r throws(CBORError) in try r.readTextRange() }
+        let bytes = UnsafeBufferPointer(rebasing: message[(range.lowerBound + base)..<(range.upperBound + base)])
+        guard let k = model.index(named: bytes, parent: parent.id) else { throw .notFound }
+        return model.object(at: k)
+    }
+
+    private func overlay<E: ThingSetEncoder>(_ id: UInt16, _ payload: Range<Int>, _ message: UnsafeBufferPointer<UInt8>,
+                                             _ e: inout E, _ channel: ThingSetChannel) throws(ThingSetStatus) {
+        var r = CBORReader(UnsafeBufferPointer(rebasing: message[payload]))
+        let count = try read(&r) { r throws(CBORError) in try r.readArrayHeader() }
+        guard let count else { throw .badRequest }
+        try e.arrayHeader(count)
+        for _ in 0..<count {
+            let o: ThingSetObject
+            if id == ThingSetWellKnown.ids {
+                let range = try read(&r) { r throws(CBORError) in try r.readTextRange() }
+                let bytes = UnsafeBufferPointer(rebasing: message[(range.lowerBound + payload.lowerBound)..<(range.upperBound + payload.lowerBound)])
+                guard let k = model.index(path: bytes) else { throw .notFound }
+                o = model.object(at: k)
+                try e.uint(UInt64(o.id))
+                continue
+            }
+            let raw = try read(&r) { r throws(CBORError) in try r.readUInt() }
+            guard raw <= UInt64(UInt16.max), let k = model.index(of: UInt16(raw)) else { throw .notFound }
+            o = model.object(at: k)
+            if id == ThingSetWellKnown.paths {
+                var buffer = InlineArray<64, UInt8>(repeating: 0)
+                let n = path(of: o, into: &buffer)
+                try withUnsafeBytes(of: &buffer) { raw throws(ThingSetStatus) in
+                    try e.text(UnsafeBufferPointer(rebasing: raw.bindMemory(to: UInt8.self)[0..<n]))
+                }
+                continue
+            }
+            // _Metadata: {0x1A: name, 0x1B: type, 0x1C: access}.
+            try e.mapHeader(3)
+            try e.uint(ThingSetWellKnown.metadataName)
+            try e.text(o.name)
+            try e.uint(ThingSetWellKnown.metadataType)
+            try typeName(o, &e)
+            try e.uint(ThingSetWellKnown.metadataAccess)
+            try e.uint(UInt64(o.access))
+        }
+        try e.arrayEnd()
+    }
+
+    private func typeName<E: ThingSetEncoder>(_ o: ThingSetObject, _ e: inout E) throws(ThingSetStatus) {
+        switch o.kind {
+        case .group: try e.text("group")
+        case .subset: try e.text("subset")
+        case .item(let t), .parameter(let t): try e.text(t.name)
+        case .function(let returnsInt):
+            // "(f32,u32)->(i32)": the parameters' types in order.
+            var buffer = InlineArray<64, UInt8>(repeating: 0)
+            var n = 0
+            func put(_ s: StaticString) {
+                for i in 0..<s.utf8CodeUnitCount where n < 64 { buffer[n] = s.utf8Start[i]; n += 1 }
+            }
+            put("(")
+            var first = true
+            for k in 0..<model.objectCount {
+                let p = model.object(at: k)
+                guard p.parent == o.id, case .parameter(let t) = p.kind else { continue }
+                if !first { put(",") }
+                first = false
+                put(t.name)
+            }
+            put(returnsInt ? ")->(i32)" : ")->()")
+            try withUnsafeBytes(of: &buffer) { raw throws(ThingSetStatus) in
+                try e.text(UnsafeBufferPointer(rebasing: raw.bindMemory(to: UInt8.self)[0..<n]))
+            }
+        }
+    }
+
+    // MARK: UPDATE and EXEC
+
+    private mutating func update(_ target: ThingSetObject, _ payload: Range<Int>, _ message: UnsafeBufferPointer<UInt8>,
+                                 _ channel: ThingSetChannel) throws(ThingSetStatus) {
+        var r = CBORReader(UnsafeBufferPointer(rebasing: message[payload]))
+        let count = try read(&r) { r throws(CBORError) in try r.readMapHeader() }
+        guard let count else { throw .badRequest }
+        // Every entry checked and staged first; nothing applied unless all pass (spec §3.3).
+        for _ in 0..<count {
+            let o = try child(of: target, &r, message, payload.lowerBound, anywhere: target.id == ThingSetWellKnown.root)
+            guard case .item(let type) = o.kind else { throw .forbidden }
+            guard o.writableByAnyone else { throw .forbidden }
+            guard o.writable(by: channel.roles) else { throw .unauthorized }
+            let v = try decode(type, &r, payload.lowerBound)
+            try model.stage(o.id, v, message: message)
+        }
+        try model.commit()
+    }
+
+    private mutating func exec<E: ThingSetEncoder>(_ target: ThingSetObject, _ payload: Range<Int>?, _ message: UnsafeBufferPointer<UInt8>,
+                                                   _ e: inout E, _ channel: inout ThingSetChannel) throws(ThingSetStatus) -> ThingSetStatus {
+        guard case .function(let returnsInt) = target.kind else { throw .badRequest }
+        guard target.writableByAnyone else { throw .forbidden }
+        guard target.writable(by: channel.roles) else { throw .unauthorized }
+        var parameters = ThingSetParameters()
+        var declared = 0
+        for k in 0..<model.objectCount where model.object(at: k).parent == target.id { declared += 1 }
+        if let payload {
+            var r = CBORReader(UnsafeBufferPointer(rebasing: message[payload]))
+            let count = try read(&r) { r throws(CBORError) in try r.readArrayHeader() }
+            guard let count, count == declared else { throw .badRequest }
+            var k = 0
+            for i in 0..<model.objectCount {
+                let p = model.object(at: i)
+                guard p.parent == target.id, case .parameter(let type) = p.kind, k < count else { continue }
+                guard parameters.append(try decode(type, &r, payload.lowerBound)) else { throw .badRequest }
+                k += 1
+            }
+        } else if declared != 0 {
+            throw .badRequest
+        }
+        if let result = try model.exec(target.id, parameters, message: message, roles: &channel.roles), returnsInt {
+            try e.int(Int64(result))
+        }
+        return .changed
+    }
+
+    /// A value of `type` from CBOR (`unsupportedFormat` for the wrong kind).
+    private func decode(_ type: ThingSetType, _ r: inout CBORReader, _ base: Int) throws(ThingSetStatus) -> ThingSetValue {
+        func wrong<T>(_ body: (inout CBORReader) throws(CBORError) -> T) throws(ThingSetStatus) -> T {
+            do { return try body(&r) } catch { throw .unsupportedFormat }
+        }
+        switch type {
+        case .bool:
+            return .bool(try wrong { r throws(CBORError) in try r.readBool() })
+        case .u8, .u16, .u32:
+            let v = try wrong { r throws(CBORError) in try r.readInt() }
+            let maximum: Int64 = type == .u8 ? 0xFF : type == .u16 ? 0xFFFF : 0xFFFF_FFFF
+            guard v >= 0 && v <= maximum else { throw .unsupportedFormat }
+            return .int(v)
+        case .i32:
+            let v = try wrong { r throws(CBORError) in try r.readInt() }
+            guard v >= Int64(Int32.min) && v <= Int64(Int32.max) else { throw .unsupportedFormat }
+            return .int(v)
+        case .f32:
+            return .float(try wrong { r throws(CBORError) in try r.readFloat() })
+        case .string:
+            let range = try wrong { r throws(CBORError) in try r.readTextRange() }
+            return .text((range.lowerBound + base)..<(range.upperBound + base))
+        case .f32Array(let count, _):
+            let n = try wrong { r throws(CBORError) in try r.readArrayHeader() }
+            guard let n, n == Int(count), n <= 32 else { throw .unsupportedFormat }
+            var values = InlineArray<32, Float>(repeating: 0)
+            for k in 0..<n { values[k] = try wrong { r throws(CBORError) in try r.readFloat() } }
+            return .floats(values, count: n)
+        }
+    }
+}
+
+/// Runs a CBOR read, turning its error into a bad request.
+func read<T>(_ r: inout CBORReader, _ body: (inout CBORReader) throws(CBORError) -> T) throws(ThingSetStatus) -> T {
+    do { return try body(&r) } catch { throw .badRequest }
+}
