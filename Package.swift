@@ -34,6 +34,7 @@ var targets: [Target] = [
     .target(name: "PackSim", dependencies: ["BMSCore"], swiftSettings: portableSwift),
     .target(name: "PAYG", swiftSettings: portableSwift),
     .target(name: "ThingSet", swiftSettings: portableSwift),
+    .target(name: "Firmware", dependencies: ["BMSCore", "ThingSet"], swiftSettings: portableSwift),
 ]
 
 if !embedded {
@@ -50,6 +51,7 @@ if !embedded {
         .testTarget(name: "PackSimTests", dependencies: ["PackSim", "BMSCore", "PAYG"]),
         .testTarget(name: "PAYGTests", dependencies: ["PAYG"]),
         .testTarget(name: "ThingSetTests", dependencies: ["ThingSet"]),
+        .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "ThingSet", "BMSCore"]),
         .testTarget(name: "FlexBMSToolsTests", dependencies: ["FlexBMSTools", "BMSCore", "PackSim"]),
         .testTarget(name: "flexbmsTests", dependencies: ["flexbms"]),
     ]
@@ -62,6 +64,7 @@ let package = Package(
         .library(name: "PackSim", targets: ["PackSim"]),
         .library(name: "PAYG", targets: ["PAYG"]),
         .library(name: "ThingSet", targets: ["ThingSet"]),
+        .library(name: "Firmware", targets: ["Firmware"]),
     ] : [
         .executable(name: "flexbms", targets: ["flexbms"]),
         .library(name: "BMSCore", targets: ["BMSCore"]),

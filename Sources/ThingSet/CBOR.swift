@@ -92,6 +92,12 @@ public struct CBORWriter {
         for k in 0..<s.utf8CodeUnitCount { try byte(p[k]) }
     }
 
+    /// A text string of `count` bytes given one at a time by `byte`.
+    public mutating func text(count: Int, _ byte: (Int) -> UInt8) throws(CBORError) {
+        try head(.text, UInt64(count))
+        for k in 0..<count { try self.byte(byte(k)) }
+    }
+
     public mutating func text(_ utf8: UnsafeBufferPointer<UInt8>) throws(CBORError) {
         try head(.text, UInt64(utf8.count))
         for b in utf8 { try byte(b) }

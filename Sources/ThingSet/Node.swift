@@ -24,8 +24,10 @@ public struct CBOREncoder: ThingSetEncoder {
     public mutating func uint(_ v: UInt64) throws(ThingSetStatus) { try run { w throws(CBORError) in try w.uint(v) } }
     public mutating func int(_ v: Int64) throws(ThingSetStatus) { try run { w throws(CBORError) in try w.int(v) } }
     public mutating func float(_ v: Float, decimals: UInt8) throws(ThingSetStatus) { try run { w throws(CBORError) in try w.float(v) } }
-    public mutating func text(_ s: StaticString) throws(ThingSetStatus) { try run { w throws(CBORError) in try w.text(s) } }
     public mutating func text(_ utf8: UnsafeBufferPointer<UInt8>) throws(ThingSetStatus) { try run { w throws(CBORError) in try w.text(utf8) } }
+    public mutating func text(_ name: ThingSetName) throws(ThingSetStatus) {
+        try run { w throws(CBORError) in try w.text(count: name.count) { name.byte(at: $0) } }
+    }
     public mutating func null() throws(ThingSetStatus) { try run { w throws(CBORError) in try w.null() } }
     public mutating func arrayHeader(_ count: Int) throws(ThingSetStatus) { try run { w throws(CBORError) in try w.arrayHeader(count) } }
     public mutating func arrayEnd() throws(ThingSetStatus) {}
@@ -244,11 +246,7 @@ public struct ThingSetNode<Model: ThingSetModel> {
         var n = 0
         var level = depth - 1
         while level >= 0 {
-            let name = model.object(at: chain[level]).name
-            for i in 0..<name.utf8CodeUnitCount where n < 64 {
-                buffer[n] = name.utf8Start[i]
-                n += 1
-            }
+            n = model.object(at: chain[level]).name.copy(into: &buffer, at: n)
             if level > 0 && n < 64 { buffer[n] = UInt8(ascii: "/"); n += 1 }
             level -= 1
         }
@@ -338,7 +336,7 @@ public struct ThingSetNode<Model: ThingSetModel> {
         switch o.kind {
         case .group: try e.text("group")
         case .subset: try e.text("subset")
-        case .item(let t), .parameter(let t): try e.text(t.name)
+        case .item(let t), .parameter(let t): try e.text(ThingSetName(t.name))
         case .function(let returnsInt):
             // "(f32,u32)->(i32)": the parameters' types in order.
             var buffer = InlineArray<64, UInt8>(repeating: 0)

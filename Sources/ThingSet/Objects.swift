@@ -24,6 +24,47 @@ public enum ThingSetType: Sendable, Equatable {
     }
 }
 
+/// An object's name, in up to three static parts written one after the other (so that names
+/// built from a pattern, `s` + `ShortCircuit` + `RecoveryDelay_s`, need no storage).
+public struct ThingSetName: Sendable, ExpressibleByStringLiteral {
+    public let parts: (StaticString, StaticString, StaticString)
+
+    public init(_ a: StaticString, _ b: StaticString = "", _ c: StaticString = "") {
+        parts = (a, b, c)
+    }
+
+    public init(stringLiteral value: StaticString) {
+        self.init(value)
+    }
+
+    public var count: Int { parts.0.utf8CodeUnitCount + parts.1.utf8CodeUnitCount + parts.2.utf8CodeUnitCount }
+
+    /// The byte at `k` (0 ≤ k < count).
+    public func byte(at k: Int) -> UInt8 {
+        let a = parts.0.utf8CodeUnitCount, b = parts.1.utf8CodeUnitCount
+        if k < a { return parts.0.utf8Start[k] }
+        if k < a + b { return parts.1.utf8Start[k - a] }
+        return parts.2.utf8Start[k - a - b]
+    }
+
+    /// Whether the name is spelt `bytes`.
+    public func equals(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard bytes.count == count else { return false }
+        for k in 0..<count where byte(at: k) != bytes[k] { return false }
+        return true
+    }
+
+    /// Copies the name into `buffer` from `offset`; returns the new offset.
+    public func copy(into buffer: inout InlineArray<64, UInt8>, at offset: Int) -> Int {
+        var n = offset
+        for k in 0..<count where n < 64 {
+            buffer[n] = byte(at: k)
+            n += 1
+        }
+        return n
+    }
+}
+
 /// What an object is.
 public enum ThingSetKind: Sendable, Equatable {
     case group
@@ -49,14 +90,14 @@ public struct ThingSetRoles: OptionSet, Sendable {
 public struct ThingSetObject: Sendable {
     public var id: UInt16
     public var parent: UInt16
-    public var name: StaticString
+    public var name: ThingSetName
     public var kind: ThingSetKind
     /// Bits 0–3: roles that may read; bits 4–7: roles that may write or execute.
     public var access: UInt8
     /// Subsets this item belongs to (bit n = the subset with `bit: n`).
     public var subsets: UInt8
 
-    public init(id: UInt16, parent: UInt16, name: StaticString, kind: ThingSetKind, access: UInt8, subsets: UInt8 = 0) {
+    public init(id: UInt16, parent: UInt16, name: ThingSetName, kind: ThingSetKind, access: UInt8, subsets: UInt8 = 0) {
         self.id = id
         self.parent = parent
         self.name = name
@@ -135,8 +176,8 @@ public protocol ThingSetEncoder {
     mutating func uint(_ v: UInt64) throws(ThingSetStatus)
     mutating func int(_ v: Int64) throws(ThingSetStatus)
     mutating func float(_ v: Float, decimals: UInt8) throws(ThingSetStatus)
-    mutating func text(_ s: StaticString) throws(ThingSetStatus)
     mutating func text(_ utf8: UnsafeBufferPointer<UInt8>) throws(ThingSetStatus)
+    mutating func text(_ name: ThingSetName) throws(ThingSetStatus)
     mutating func null() throws(ThingSetStatus)
     mutating func arrayHeader(_ count: Int) throws(ThingSetStatus)
     mutating func arrayEnd() throws(ThingSetStatus)
@@ -180,10 +221,7 @@ extension ThingSetModel {
     func index(named bytes: UnsafeBufferPointer<UInt8>, parent: UInt16) -> Int? {
         for k in 0..<objectCount {
             let o = object(at: k)
-            guard o.parent == parent, o.id != parent, o.name.utf8CodeUnitCount == bytes.count else { continue }
-            var same = true
-            for i in 0..<bytes.count where o.name.utf8Start[i] != bytes[i] { same = false; break }
-            if same { return k }
+            if o.parent == parent && o.id != parent && o.name.equals(bytes) { return k }
         }
         return nil
     }

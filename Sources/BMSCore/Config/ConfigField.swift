@@ -81,6 +81,35 @@ public enum ConfigField: Equatable, Sendable {
         for k in 0..<8 { body(.thermistorOffset(.at(k))) }
     }
 
+    /// The settings that are single values (no element of an array setting): the plain
+    /// fields, then the three recovery fields of each fault with a recovery policy, in the
+    /// order of `forEach`. Indexed access for protocol tables (ThingSet), without storage.
+    public static var singleValueCount: Int {
+        var n = plainFields.count
+        var raw: UInt8 = 0
+        while let fault = Fault(rawValue: raw) {
+            if fault.hasRecoveryPolicy { n += 3 }
+            raw += 1
+        }
+        return n
+    }
+
+    /// The single-value setting at `index` (0 ≤ index < `singleValueCount`).
+    public static func singleValue(at index: Int) -> ConfigField? {
+        let plain = plainFields
+        if index < plain.count { return plain[index] }
+        var k = index - plain.count
+        var raw: UInt8 = 0
+        while let fault = Fault(rawValue: raw) {
+            if fault.hasRecoveryPolicy {
+                if k < 3 { return k == 0 ? .recoveryDelay(fault) : k == 1 ? .latchAfter(fault) : .latchWindow(fault) }
+                k -= 3
+            }
+            raw += 1
+        }
+        return nil
+    }
+
     /// The stored kind of the field's value.
     public var kind: ConfigValueKind {
         switch self {

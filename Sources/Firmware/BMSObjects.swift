@@ -1,0 +1,363 @@
+import BMSCore
+import ThingSet
+
+/// The tokens that raise a ThingSet channel's roles (`xAuth`, spec §8).
+public struct AuthTokens: Sendable {
+    public var expert: StaticString
+    public var manufacturer: StaticString
+
+    public init(expert: StaticString, manufacturer: StaticString) {
+        self.expert = expert
+        self.manufacturer = manufacturer
+    }
+}
+
+/// The BMS as ThingSet objects: Device, Conf (every setting of `BMSConfig`), Meas, Input, the
+/// presets, `xAuth` and the `mLive` subset, with the reference firmware's names and IDs where
+/// it has them (libresolar-bms-reference.md §10) and the documented range 0x100–0x1FF for the
+/// others:
+///
+/// - single-value settings without a reference ID: 0x100 + their index among the plain
+///   fields; per-fault recovery settings 0x140 + 3 × fault + 0/1/2 (delay, latch count, window);
+/// - the calibration arrays 0x180 (`pCellVoltageGain`), 0x181 (`pCellVoltageOffset_V`),
+///   0x182 (`pThermistorOffset_K`); the OCV table keeps the reference's 0xB0;
+/// - new measurements from 0x1C0: `rSOH_pct`, `rChargeCurrentLimit_A`, `rDischargeCurrentLimit_A`.
+///
+/// Access: measurements read by anyone; `s` settings written by experts, `p` settings by the
+/// manufacturer; the enable inputs by anyone. A Conf UPDATE is applied as one validated
+/// configuration (`BatteryManager.apply`) or refused whole with `conflict` (`A9`).
+public struct BMSObjects: ThingSetModel {
+    public var bms: BatteryManager
+    /// The last measurement the BMS stepped on, if any.
+    public var measurement: Measurement?
+    public var tokens: AuthTokens
+    /// `pNodeID`: 16 upper-case hex digits.
+    public var nodeID: InlineArray<16, UInt8>
+    public var firmwareVersion: StaticString
+    /// The time UPDATEs are applied at (the caller keeps it current).
+    public var now: Timestamp
+    /// Set when a configuration was applied through ThingSet, for the caller to persist it.
+    public var configChanged = false
+    /// Why the last Conf UPDATE was refused (its first broken rule), if it was.
+    public private(set) var lastViolation: ConfigViolation?
+    var staged: BMSConfig?
+    var stagedInputs: EnableInputs?
+
+    public init(bms: BatteryManager, tokens: AuthTokens, nodeID: InlineArray<16, UInt8>,
+                firmwareVersion: StaticString, now: Timestamp) {
+        self.bms = bms
+        self.tokens = tokens
+        self.nodeID = nodeID
+        self.firmwareVersion = firmwareVersion
+        self.now = now
+    }
+
+    // MARK: The table
+
+    static let fixedCount = 34
+    static let arrayCount = 4
+
+    public var objectCount: Int { BMSObjects.fixedCount + ConfigField.singleValueCount + BMSObjects.arrayCount }
+
+    public func object(at index: Int) -> ThingSetObject {
+        if index < BMSObjects.fixedCount { return BMSObjects.fixed(index) }
+        let k = index - BMSObjects.fixedCount
+        let singles = ConfigField.singleValueCount
+        if k < singles, let field = ConfigField.singleValue(at: k) {
+            let (a, b, c) = field.nameParts
+            return ThingSetObject(id: BMSObjects.id(of: field, plainIndex: k), parent: 0x05, name: ThingSetName(a, b, c),
+                                  kind: .item(BMSObjects.type(of: field)), access: BMSObjects.access(a))
+        }
+        switch k - singles {
+        case 0: return ThingSetObject(id: 0xB0, parent: 0x05, name: "sOcvPoints_V", kind: .item(.f32Array(count: 21, decimals: 3)),
+                                      access: ThingSetObject.expertWrite)
+        case 1: return ThingSetObject(id: 0x180, parent: 0x05, name: "pCellVoltageGain", kind: .item(.f32Array(count: 16, decimals: 5)),
+                                      access: ThingSetObject.manufacturerWrite)
+        case 2: return ThingSetObject(id: 0x181, parent: 0x05, name: "pCellVoltageOffset_V", kind: .item(.f32Array(count: 16, decimals: 4)),
+                                      access: ThingSetObject.manufacturerWrite)
+        default: return ThingSetObject(id: 0x182, parent: 0x05, name: "pThermistorOffset_K", kind: .item(.f32Array(count: 8, decimals: 2)),
+                                       access: ThingSetObject.manufacturerWrite)
+        }
+    }
+
+    static func fixed(_ index: Int) -> ThingSetObject {
+        let r = ThingSetObject.readOnly, live: UInt8 = 1
+        switch index {
+        case 0: return ThingSetObject(id: 0x1D, parent: 0, name: "pNodeID", kind: .item(.string), access: r)
+        case 1: return ThingSetObject(id: 0x20, parent: 0, name: "xAuth", kind: .function(returnsInt: false), access: ThingSetObject.readWrite)
+        case 2: return ThingSetObject(id: 0x200, parent: 0x20, name: "uToken", kind: .parameter(.string), access: ThingSetObject.readWrite)
+        case 3: return ThingSetObject(id: 0x04, parent: 0, name: "Device", kind: .group, access: r)
+        case 4: return ThingSetObject(id: 0x40, parent: 0x04, name: "cManufacturer", kind: .item(.string), access: r)
+        case 5: return ThingSetObject(id: 0x43, parent: 0x04, name: "cFirmwareVersion", kind: .item(.string), access: r)
+        case 6: return ThingSetObject(id: 0x05, parent: 0, name: "Conf", kind: .group, access: r)
+        case 7: return ThingSetObject(id: 0xA0, parent: 0x05, name: "xPresetNMC", kind: .function(returnsInt: true), access: ThingSetObject.expertWrite)
+        case 8: return ThingSetObject(id: 0xA1, parent: 0xA0, name: "fCapacity_Ah", kind: .parameter(.f32(decimals: 1)), access: ThingSetObject.expertWrite)
+        case 9: return ThingSetObject(id: 0xA2, parent: 0x05, name: "xPresetLFP", kind: .function(returnsInt: true), access: ThingSetObject.expertWrite)
+        case 10: return ThingSetObject(id: 0xA3, parent: 0xA2, name: "fCapacity_Ah", kind: .parameter(.f32(decimals: 1)), access: ThingSetObject.expertWrite)
+        case 11: return ThingSetObject(id: 0xA4, parent: 0x05, name: "xPresetLTO", kind: .function(returnsInt: true), access: ThingSetObject.expertWrite)
+        case 12: return ThingSetObject(id: 0xA5, parent: 0xA4, name: "fCapacity_Ah", kind: .parameter(.f32(decimals: 1)), access: ThingSetObject.expertWrite)
+        case 13: return ThingSetObject(id: 0x07, parent: 0, name: "Meas", kind: .group, access: r)
+        case 14: return ThingSetObject(id: 0x71, parent: 0x07, name: "rPackVoltage_V", kind: .item(.f32(decimals: 2)), access: r, subsets: live)
+        case 15: return ThingSetObject(id: 0x72, parent: 0x07, name: "rStackVoltage_V", kind: .item(.f32(decimals: 2)), access: r, subsets: live)
+        case 16: return ThingSetObject(id: 0x73, parent: 0x07, name: "rPackCurrent_A", kind: .item(.f32(decimals: 2)), access: r, subsets: live)
+        case 17: return ThingSetObject(id: 0x74, parent: 0x07, name: "rCellTemps_degC", kind: .item(.f32Array(count: 8, decimals: 1)), access: r, subsets: live)
+        case 18: return ThingSetObject(id: 0x77, parent: 0x07, name: "rMOSFETTemp_degC", kind: .item(.f32(decimals: 1)), access: r, subsets: live)
+        case 19: return ThingSetObject(id: 0x7C, parent: 0x07, name: "rSOC_pct", kind: .item(.f32(decimals: 1)), access: r, subsets: live)
+        case 20: return ThingSetObject(id: 0x7E, parent: 0x07, name: "rErrorFlags", kind: .item(.u32), access: r, subsets: live)
+        case 21: return ThingSetObject(id: 0x7F, parent: 0x07, name: "rBmsState", kind: .item(.u8), access: r, subsets: live)
+        case 22: return ThingSetObject(id: 0x80, parent: 0x07, name: "rCellVoltages_V", kind: .item(.f32Array(count: 16, decimals: 3)), access: r, subsets: live)
+        case 23: return ThingSetObject(id: 0x81, parent: 0x07, name: "rCellAvgVoltage_V", kind: .item(.f32(decimals: 3)), access: r, subsets: live)
+        case 24: return ThingSetObject(id: 0x82, parent: 0x07, name: "rCellMinVoltage_V", kind: .item(.f32(decimals: 3)), access: r, subsets: live)
+        case 25: return ThingSetObject(id: 0x83, parent: 0x07, name: "rCellMaxVoltage_V", kind: .item(.f32(decimals: 3)), access: r, subsets: live)
+        case 26: return ThingSetObject(id: 0x84, parent: 0x07, name: "rBalancingStatus", kind: .item(.u32), access: r, subsets: live)
+        case 27: return ThingSetObject(id: 0x1C0, parent: 0x07, name: "rSOH_pct", kind: .item(.f32(decimals: 1)), access: r)
+        case 28: return ThingSetObject(id: 0x1C1, parent: 0x07, name: "rChargeCurrentLimit_A", kind: .item(.f32(decimals: 1)), access: r)
+        case 29: return ThingSetObject(id: 0x1C2, parent: 0x07, name: "rDischargeCurrentLimit_A", kind: .item(.f32(decimals: 1)), access: r)
+        case 30: return ThingSetObject(id: 0x09, parent: 0, name: "Input", kind: .group, access: r)
+        case 31: return ThingSetObject(id: 0x90, parent: 0x09, name: "wChgEnable", kind: .item(.bool), access: ThingSetObject.readWrite)
+        case 32: return ThingSetObject(id: 0x91, parent: 0x09, name: "wDisEnable", kind: .item(.bool), access: ThingSetObject.readWrite)
+        default: return ThingSetObject(id: 0x31, parent: 0, name: "mLive", kind: .subset(bit: 0), access: r)
+        }
+    }
+
+    /// The reference firmware's ID of a setting, or the project's (see the type's comment).
+    static func id(of field: ConfigField, plainIndex: Int) -> UInt16 {
+        switch field {
+        case .nominalCapacity: 0x50
+        case .shortCircuitLimit: 0x51
+        case .shortCircuitDelay: 0x52
+        case .dischargeOvercurrent: 0x53
+        case .dischargeOvercurrentDelay: 0x54
+        case .chargeOvercurrent: 0x55
+        case .chargeOvercurrentDelay: 0x56
+        case .dischargeMaximumTemperature: 0x58
+        case .dischargeMinimumTemperature: 0x59
+        case .chargeMaximumTemperature: 0x5A
+        case .chargeMinimumTemperature: 0x5B
+        case .temperatureHysteresis: 0x5C
+        case .cellOvervoltage: 0x60
+        case .cellOvervoltageReset: 0x61
+        case .cellOvervoltageDelay: 0x62
+        case .cellUndervoltage: 0x63
+        case .cellUndervoltageReset: 0x64
+        case .cellUndervoltageDelay: 0x65
+        case .balanceTargetVoltageDifference: 0x68
+        case .balanceMinimumVoltage: 0x69
+        case .balanceIdleDelay: 0x6A
+        case .balanceIdleCurrent: 0x6B
+        case .recoveryDelay(let f): 0x140 + 3 * UInt16(f.rawValue)
+        case .latchAfter(let f): 0x141 + 3 * UInt16(f.rawValue)
+        case .latchWindow(let f): 0x142 + 3 * UInt16(f.rawValue)
+        default: 0x100 + UInt16(plainIndex)
+        }
+    }
+
+    static func type(of field: ConfigField) -> ThingSetType {
+        switch field.kind {
+        case .float:
+            // Cell voltages with 3 decimals (reference issue 8: 3.65 V printed as 3.6).
+            let (a, _, _) = field.nameParts
+            let n = a.utf8CodeUnitCount
+            let volts = n >= 2 && a.utf8Start[n - 2] == UInt8(ascii: "_") && a.utf8Start[n - 1] == UInt8(ascii: "V")
+            return .f32(decimals: volts ? 3 : 2)
+        case .uint8: return .u8
+        case .uint32: return .u32
+        case .bool: return .bool
+        case .chemistry: return .string
+        }
+    }
+
+    static func access(_ name: StaticString) -> UInt8 {
+        switch name.utf8Start[0] {
+        case UInt8(ascii: "p"): ThingSetObject.manufacturerWrite
+        case UInt8(ascii: "w"): ThingSetObject.readWrite
+        default: ThingSetObject.expertWrite
+        }
+    }
+
+    /// The setting with ThingSet ID `id`, if it is a single-value setting.
+    func field(id: UInt16) -> ConfigField? {
+        for k in 0..<ConfigField.singleValueCount {
+            guard let f = ConfigField.singleValue(at: k) else { break }
+            if BMSObjects.id(of: f, plainIndex: k) == id { return f }
+        }
+        return nil
+    }
+
+    // MARK: Values
+
+    public func encodeValue<E: ThingSetEncoder>(_ id: UInt16, to e: inout E) throws(ThingSetStatus) {
+        let config = bms.config
+        let cells = Int(config.pack.seriesCells)
+        if let f = field(id: id) {
+            switch config.value(of: f) {
+            case .float(let x):
+                guard case .f32(let d) = BMSObjects.type(of: f) else { throw .internalError }
+                try e.float(x, decimals: d)
+            case .unsigned(let n): try e.uint(UInt64(n))
+            case .bool(let b): try e.bool(b)
+            case .chemistry(let c): try e.text(ThingSetName(c.name))
+            }
+            return
+        }
+        let m = measurement
+        switch id {
+        case 0x1D:
+            try withUnsafeBytes(of: nodeID) { raw throws(ThingSetStatus) in try e.text(raw.bindMemory(to: UInt8.self)) }
+        case 0x40: try e.text("FlexBMS")
+        case 0x43: try e.text(ThingSetName(firmwareVersion))
+        case 0xB0: try floats(21, decimals: 3, &e) { config.ocvPoints[$0] }
+        case 0x180: try floats(16, decimals: 5, &e) { config.calibration.cellGain[$0] }
+        case 0x181: try floats(16, decimals: 4, &e) { config.calibration.cellOffset[$0] }
+        case 0x182: try floats(8, decimals: 2, &e) { config.calibration.temperatureOffset[$0] }
+        case 0x71:
+            var sum: Float = 0
+            for i in 0..<cells { sum += m?.cellVoltages[i] ?? 0 }
+            try e.float(m == nil ? .nan : sum, decimals: 2)
+        case 0x72: try e.float(m?.packVoltage ?? .nan, decimals: 2)
+        case 0x73: try e.float(m?.current ?? .nan, decimals: 2)
+        case 0x74:
+            try floats(8, decimals: 1, &e) { k in
+                guard let m, k < m.temperatureCount, m.temperatureRoles[k] == .cell else { return .nan }
+                return m.temperatures[k]
+            }
+        case 0x77:
+            var hottest = -Float.infinity
+            if let m { for k in 0..<m.temperatureCount where m.temperatureRoles[k] == .mosfet { hottest = max(hottest, m.temperatures[k]) } }
+            try e.float(hottest == -.infinity ? .nan : hottest, decimals: 1)
+        case 0x7C: try e.float((bms.packSOC ?? .nan) * 100, decimals: 1)
+        case 0x7E: try e.uint(UInt64(bms.protection.active.flags))
+        case 0x7F: try e.uint(UInt64(bms.command.state.rawValue))
+        case 0x80: try floats(16, decimals: 3, &e) { k in k < cells ? (m?.cellVoltages[k] ?? .nan) : 0 }
+        case 0x81, 0x82, 0x83:
+            var lo = Float.infinity, hi = -Float.infinity, sum: Float = 0
+            for i in 0..<cells { let v = m?.cellVoltages[i] ?? .nan; lo = min(lo, v); hi = max(hi, v); sum += v }
+            let value = m == nil ? Float.nan : id == 0x81 ? sum / Float(cells) : id == 0x82 ? lo : hi
+            try e.float(value, decimals: 3)
+        case 0x84: try e.uint(UInt64(bms.command.balanceMask))
+        case 0x1C0: try e.float((bms.stateOfHealth ?? .nan) * 100, decimals: 1)
+        case 0x1C1: try e.float(bms.limits.chargeCurrent, decimals: 1)
+        case 0x1C2: try e.float(bms.limits.dischargeCurrent, decimals: 1)
+        case 0x90: try e.bool(bms.inputs.chargeEnable)
+        case 0x91: try e.bool(bms.inputs.dischargeEnable)
+        default: throw .notFound
+        }
+    }
+
+    private func floats<E: ThingSetEncoder>(_ n: Int, decimals: UInt8, _ e: inout E, _ value: (Int) -> Float) throws(ThingSetStatus) {
+        try e.arrayHeader(n)
+        for k in 0..<n {
+            if k > 0 { try e.separator() }
+            try e.float(value(k), decimals: decimals)
+        }
+        try e.arrayEnd()
+    }
+
+    // MARK: UPDATE
+
+    public mutating func stage(_ id: UInt16, _ value: ThingSetValue, message: UnsafeBufferPointer<UInt8>) throws(ThingSetStatus) {
+        switch id {
+        case 0x90, 0x91:
+            guard case .bool(let b) = value else { throw .unsupportedFormat }
+            var inputs = stagedInputs ?? bms.inputs
+            if id == 0x90 { inputs.chargeEnable = b } else { inputs.dischargeEnable = b }
+            stagedInputs = inputs
+            return
+        case 0xB0, 0x180, 0x181, 0x182:
+            guard case .floats(let values, let n) = value else { throw .unsupportedFormat }
+            var config = staged ?? bms.config
+            for k in 0..<n {
+                let f: ConfigField = id == 0xB0 ? .ocvPoint(.at(k)) : id == 0x180 ? .cellVoltageGain(.at(k))
+                    : id == 0x181 ? .cellVoltageOffset(.at(k)) : .thermistorOffset(.at(k))
+                do { try config.set(f, to: .float(values[k])) } catch { throw .unsupportedFormat }
+            }
+            staged = config
+            return
+        default:
+            break
+        }
+        guard let f = field(id: id) else { throw .notFound }
+        let converted: ConfigValue
+        switch (f.kind, value) {
+        case (.float, _):
+            guard let x = value.number else { throw .unsupportedFormat }
+            converted = .float(x)
+        case (.uint8, .int(let n)), (.uint32, .int(let n)):
+            guard n >= 0 && n <= Int64(UInt32.max) else { throw .unsupportedFormat }
+            converted = .unsigned(UInt32(n))
+        case (.bool, .bool(let b)):
+            converted = .bool(b)
+        case (.chemistry, .text(let r)):
+            guard let c = BMSObjects.chemistry(named: UnsafeBufferPointer(rebasing: message[r])) else { throw .unsupportedFormat }
+            converted = .chemistry(c)
+        default:
+            throw .unsupportedFormat
+        }
+        var config = staged ?? bms.config
+        do { try config.set(f, to: converted) } catch { throw .unsupportedFormat }
+        staged = config
+    }
+
+    static func chemistry(named bytes: UnsafeBufferPointer<UInt8>) -> Chemistry? {
+        var raw: UInt8 = 0
+        while let c = Chemistry(rawValue: raw) {
+            if ThingSetName(c.name).equals(bytes) { return c }
+            raw += 1
+        }
+        return nil
+    }
+
+    public mutating func commit() throws(ThingSetStatus) {
+        defer { discard() }
+        if let config = staged {
+            let violations = config.validate()
+            if !violations.isEmpty {
+                lastViolation = violations[0]
+                throw .conflict
+            }
+            do { try bms.apply(config, at: now) } catch { throw .conflict }
+            lastViolation = nil
+            configChanged = true
+        }
+        if let inputs = stagedInputs { bms.inputs = inputs }
+    }
+
+    public mutating func discard() {
+        staged = nil
+        stagedInputs = nil
+    }
+
+    // MARK: EXEC
+
+    public mutating func exec(_ id: UInt16, _ parameters: ThingSetParameters, message: UnsafeBufferPointer<UInt8>,
+                              roles: inout ThingSetRoles) throws(ThingSetStatus) -> Int32? {
+        switch id {
+        case 0x20:
+            guard case .text(let r) = parameters[0] else { throw .unsupportedFormat }
+            let token = UnsafeBufferPointer(rebasing: message[r])
+            if token.count > 0 && ThingSetName(tokens.manufacturer).equals(token) {
+                roles = [.user, .manufacturer]
+            } else if token.count > 0 && ThingSetName(tokens.expert).equals(token) {
+                roles = [.user, .expert]
+            } else {
+                roles = .user
+            }
+            return nil
+        case 0xA0, 0xA2, 0xA4:
+            guard let capacity = parameters[0].number else { throw .unsupportedFormat }
+            let chemistry: Chemistry = id == 0xA0 ? .nmc : id == 0xA2 ? .lfp : .lto
+            let old = bms.config
+            guard var config = BMSConfig.preset(chemistry, cells: old.pack.seriesCells, capacityAh: capacity,
+                                                parallelCells: old.pack.parallelCells,
+                                                boardMaximumCurrent: old.current.boardMaximum) else { return 0 }
+            // The board's calibration belongs to the board, not to the chemistry.
+            config.calibration = old.calibration
+            guard config.validate().isEmpty else { return 0 }
+            do { try bms.apply(config, at: now) } catch { return 0 }
+            configChanged = true
+            return 1
+        default:
+            throw .notFound
+        }
+    }
+}

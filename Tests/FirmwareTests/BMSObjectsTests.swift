@@ -1,0 +1,125 @@
+import BMSCore
+import Testing
+import ThingSet
+@testable import Firmware
+
+/// A 16S LFP 100 Ah BMS after one measurement, behind a ThingSet node.
+func node() -> ThingSetNode<BMSObjects> {
+    var bms = try! BatteryManager(config: BMSConfig.preset(.lfp, cells: 16, capacityAh: 100)!)
+    var m = Measurement(timestamp: Timestamp(milliseconds: 0), cellVoltage: 3.3, current: -5)
+    m.cellVoltages[4] = 3.31
+    m.addTemperature(25, role: .cell)
+    m.addTemperature(31, role: .mosfet)
+    m.stackVoltage = 52.81
+    m.packVoltage = 52.8
+    _ = bms.step(m, now: Timestamp(milliseconds: 0))
+    var id = InlineArray<16, UInt8>(repeating: UInt8(ascii: "0"))
+    id[15] = UInt8(ascii: "1")
+    var objects = BMSObjects(bms: bms, tokens: AuthTokens(expert: "expert", manufacturer: "maker"), nodeID: id,
+                             firmwareVersion: "test", now: Timestamp(milliseconds: 0))
+    objects.measurement = m
+    return ThingSetNode(model: objects)
+}
+
+func bytes(_ s: String) -> [UInt8] {
+    var out: [UInt8] = []
+    var it = s.filter { $0 != " " }.makeIterator()
+    while let a = it.next(), let b = it.next() { out.append(UInt8(String([a, b]), radix: 16)!) }
+    return out
+}
+
+func ask(_ n: inout ThingSetNode<BMSObjects>, _ request: String, _ channel: inout ThingSetChannel) -> [UInt8] {
+    var out = [UInt8](repeating: 0, count: 1024)
+    let count = bytes(request).withUnsafeBufferPointer { m in
+        out.withUnsafeMutableBufferPointer { o in n.processBinary(m, into: o, channel: &channel) }
+    }
+    return Array(out[0..<count])
+}
+
+@Suite struct BMSObjectsTests {
+    @Test func everyObjectHasItsOwnIDAndEverySettingIsThere() {
+        let model = node().model
+        var ids = Set<UInt16>()
+        for k in 0..<model.objectCount { ids.insert(model.object(at: k).id) }
+        #expect(ids.count == model.objectCount)
+        // The reference firmware's IDs where it has them.
+        for (id, name) in [(0x60, "sCellOvervoltage_V"), (0x50, "sNominalCapacity_Ah"), (0x6A, "sBalIdleDelay_s"),
+                           (0x7C, "rSOC_pct"), (0x80, "rCellVoltages_V"), (0xB0, "sOcvPoints_V"), (0x90, "wChgEnable")] {
+            let o = model.object(at: model.index(of: UInt16(id))!)
+            let text = String(decoding: (0..<o.name.count).map { o.name.byte(at: $0) }, as: UTF8.self)
+            #expect(text == name)
+        }
+        // Per-fault settings by the fault's number: sShortCircuitRecoveryDelay_s.
+        let sc = model.object(at: model.index(of: 0x140 + 3 * UInt16(Fault.shortCircuit.rawValue))!)
+        #expect(String(decoding: (0..<sc.name.count).map { sc.name.byte(at: $0) }, as: UTF8.self) == "sShortCircuitRecoveryDelay_s")
+        // All 59 single settings, the 48 recovery settings and 4 arrays in Conf.
+        var conf = 0
+        for k in 0..<model.objectCount where model.object(at: k).parent == 0x05 {
+            if case .item = model.object(at: k).kind { conf += 1 }
+        }
+        #expect(conf == ConfigField.singleValueCount + 4)
+    }
+
+    @Test func readsTheLiveValues() {
+        var n = node()
+        var c = ThingSetChannel()
+        // rBmsState: NORMAL (3); rCellMaxVoltage_V 3.31; rErrorFlags 0.
+        #expect(ask(&n, "01 18 7F", &c) == bytes("85 F6 03"))
+        #expect(ask(&n, "01 18 83", &c) == bytes("85 F6 FA") + withUnsafeBytes(of: Float(3.31).bitPattern.bigEndian, Array.init))
+        #expect(ask(&n, "01 18 7E", &c) == bytes("85 F6 00"))
+        // rCellVoltages_V: an array of 16 float32.
+        let cells = ask(&n, "01 18 80", &c)
+        #expect(cells.prefix(3) == [0x85, 0xF6, 0x90] && cells.count == 3 + 16 * 5)
+        // pNodeID and the live subset.
+        #expect(ask(&n, "01 18 1D", &c) == bytes("85 F6 70") + Array("0000000000000001".utf8))
+        #expect(ask(&n, "01 18 31", &c).prefix(3) == [0x85, 0xF6, 0x8D])   // 13 live items
+    }
+
+    @Test func configurationWritesNeedAnExpertAndAreValidatedWhole() {
+        var n = node()
+        var c = ThingSetChannel()
+        // sCellOvervoltage_V = 3.70: refused to a user (A1).
+        #expect(ask(&n, "07 05 A1 18 60 FA 40 6C CC CD", &c) == bytes("A1 F6 F6"))
+        // xAuth "expert", then accepted and applied.
+        #expect(ask(&n, "02 18 20 81 66 657870657274", &c) == bytes("84 F6 F6"))
+        #expect(ask(&n, "07 05 A1 18 60 FA 40 6C CC CD", &c) == bytes("84 F6 F6"))
+        #expect(n.model.bms.config.cellVoltage.overvoltage == 3.7)
+        #expect(n.model.configChanged)
+        // 3.55 V with a reset of 3.0 V: the trip would equal the charge target: refused whole
+        // with A9, the configuration unchanged, the first broken rule kept for the diagnostic.
+        #expect(ask(&n, "07 05 A2 18 60 FA 40 63 33 33 18 61 FA 40 40 00 00", &c) == bytes("A9 F6 F6"))
+        #expect(n.model.bms.config.cellVoltage.overvoltage == 3.7 && n.model.bms.config.cellVoltage.overvoltageReset == 3.4)
+        #expect(n.model.lastViolation?.field == .cellChargeVoltage)
+        // A calibration item needs the manufacturer: refused to the expert.
+        #expect(ask(&n, "07 05 A1 19 01 39 FA 3F 81 47 AE", &c) == bytes("A1 F6 F6"))   // pCurrentGain (plain index 57)
+        #expect(ask(&n, "02 18 20 81 65 6D616B6572", &c) == bytes("84 F6 F6"))
+        #expect(ask(&n, "07 05 A1 19 01 39 FA 3F 81 47 AE", &c) == bytes("84 F6 F6"))
+        #expect(abs(n.model.bms.config.calibration.currentGain - 1.01) < 1e-6)
+    }
+
+    @Test func inputsForAnyoneAndPresetsAsFunctions() {
+        var n = node()
+        var c = ThingSetChannel()
+        #expect(ask(&n, "07 09 A1 18 91 F4", &c) == bytes("84 F6 F6"))
+        #expect(n.model.bms.inputs.dischargeEnable == false)
+        // xPresetLFP(200) as python-thingset sends it (half float 200 = 5A40), as an expert.
+        #expect(ask(&n, "02 18 A2 81 F9 5A 40", &c) == bytes("A1 F6 F6"))
+        _ = ask(&n, "02 18 20 81 66 657870657274", &c)
+        #expect(ask(&n, "02 18 A2 81 F9 5A 40", &c) == bytes("84 F6 01"))
+        #expect(n.model.bms.config.pack.capacityAh == 200 && n.model.bms.config.current.dischargeOvercurrent == 100)
+        // A capacity no preset accepts: 0 (no change).
+        #expect(ask(&n, "02 18 A2 81 F9 00 00", &c) == bytes("84 F6 00"))
+        #expect(n.model.bms.config.pack.capacityAh == 200)
+    }
+
+    @Test func metadataForTheSchemaWalk() {
+        var n = node()
+        var c = ThingSetChannel()
+        // _Metadata of sCellOvervoltage_V: name, f32, access 0x67.
+        let answer = ask(&n, "05 18 19 81 18 60", &c)
+        #expect(answer == bytes("85 F6 81 A3 18 1A 72") + Array("sCellOvervoltage_V".utf8)
+                + bytes("18 1B 63 663332 18 1C 18 67"))
+        // Discovery of the root lists the groups, the root items and the subset.
+        #expect(ask(&n, "05 00 F6", &c) == bytes("85 F6 87 18 1D 18 20 04 05 07 09 18 31"))
+    }
+}
