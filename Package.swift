@@ -39,9 +39,9 @@ var targets: [Target] = [
 
 if !embedded {
     targets += [
-        .target(name: "FlexBMSTools", dependencies: ["BMSCore", "PackSim", "PAYG"], swiftSettings: hostSpeed),
+        .target(name: "FlexBMSTools", dependencies: ["BMSCore", "PackSim", "PAYG", "ThingSet", "Firmware"], swiftSettings: hostSpeed),
         .executableTarget(name: "flexbms", dependencies: [
-            "BMSCore", "PackSim", "PAYG", "FlexBMSTools",
+            "BMSCore", "PackSim", "PAYG", "FlexBMSTools", "ThingSet", "Firmware",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "BMSCoreTests", dependencies: [

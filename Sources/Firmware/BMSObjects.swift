@@ -1,14 +1,36 @@
 import BMSCore
 import ThingSet
 
-/// The tokens that raise a ThingSet channel's roles (`xAuth`, spec §8).
+/// The tokens that raise a ThingSet channel's roles (`xAuth`, spec §8): up to 32 bytes each;
+/// an empty token never matches.
 public struct AuthTokens: Sendable {
-    public var expert: StaticString
-    public var manufacturer: StaticString
+    var expert = InlineArray<32, UInt8>(repeating: 0)
+    var expertCount = 0
+    var manufacturer = InlineArray<32, UInt8>(repeating: 0)
+    var manufacturerCount = 0
+
+    public init(expert: UnsafeBufferPointer<UInt8>, manufacturer: UnsafeBufferPointer<UInt8>) {
+        expertCount = min(expert.count, 32)
+        for k in 0..<expertCount { self.expert[k] = expert[k] }
+        manufacturerCount = min(manufacturer.count, 32)
+        for k in 0..<manufacturerCount { self.manufacturer[k] = manufacturer[k] }
+    }
 
     public init(expert: StaticString, manufacturer: StaticString) {
-        self.expert = expert
-        self.manufacturer = manufacturer
+        self.init(expert: UnsafeBufferPointer(start: expert.utf8Start, count: expert.utf8CodeUnitCount),
+                  manufacturer: UnsafeBufferPointer(start: manufacturer.utf8Start, count: manufacturer.utf8CodeUnitCount))
+    }
+
+    /// The roles `token` gives: manufacturer, expert, or none beyond the user.
+    func roles(for token: UnsafeBufferPointer<UInt8>) -> ThingSetRoles {
+        func matches(_ stored: InlineArray<32, UInt8>, _ count: Int) -> Bool {
+            guard count > 0, token.count == count else { return false }
+            for k in 0..<count where stored[k] != token[k] { return false }
+            return true
+        }
+        if matches(manufacturer, manufacturerCount) { return [.user, .manufacturer] }
+        if matches(expert, expertCount) { return [.user, .expert] }
+        return .user
     }
 }
 
@@ -334,14 +356,7 @@ public struct BMSObjects: ThingSetModel {
         switch id {
         case 0x20:
             guard case .text(let r) = parameters[0] else { throw .unsupportedFormat }
-            let token = UnsafeBufferPointer(rebasing: message[r])
-            if token.count > 0 && ThingSetName(tokens.manufacturer).equals(token) {
-                roles = [.user, .manufacturer]
-            } else if token.count > 0 && ThingSetName(tokens.expert).equals(token) {
-                roles = [.user, .expert]
-            } else {
-                roles = .user
-            }
+            roles = tokens.roles(for: UnsafeBufferPointer(rebasing: message[r]))
             return nil
         case 0xA0, 0xA2, 0xA4:
             guard let capacity = parameters[0].number else { throw .unsupportedFormat }

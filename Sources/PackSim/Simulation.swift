@@ -352,3 +352,11 @@ extension Simulation {
         pack.boardThermalResistance = kelvinPerWatt
     }
 }
+
+extension Simulation {
+    /// Gives `body` the BMS between two steps: what a protocol request does on the virtual
+    /// device (read its state, apply a configuration, change an input).
+    public mutating func withBatteryManager<R>(_ body: (inout BatteryManager) -> R) -> R {
+        body(&bms)
+    }
+}

@@ -138,3 +138,43 @@ public struct ThingSetRequest: Equatable, Sendable {
         }
     }
 }
+
+/// Where a request ends in a byte stream without framing (TCP, spec §10.1).
+public enum ThingSetFrame: Equatable, Sendable {
+    /// A whole request of this many bytes is at the start.
+    case complete(Int)
+    /// More bytes are needed.
+    case incomplete
+    /// The bytes start like a request but break its structure: answer `badRequest`, drop them.
+    case malformed
+    /// The first byte starts no request: drop the bytes without an answer.
+    case notARequest
+}
+
+extension ThingSetRequest {
+    /// Finds the end of the first request in `data`: the function byte, the endpoint item and,
+    /// except for GET, one payload item; a forward envelope (`1C`) with its inner request.
+    public static func binaryFrame(_ data: UnsafeBufferPointer<UInt8>) -> ThingSetFrame {
+        guard let first = data.first else { return .incomplete }
+        var reader = CBORReader(UnsafeBufferPointer(rebasing: data[1...]))
+        func item() -> ThingSetFrame? {
+            do {
+                try reader.skip()
+                return nil
+            } catch {
+                if case .truncated = error { return .incomplete }
+                return .malformed
+            }
+        }
+        if first == 0x1C {
+            if let problem = item() { return problem }
+            let inner = binaryFrame(UnsafeBufferPointer(rebasing: data[(1 + reader.position)...]))
+            if case .complete(let n) = inner { return .complete(1 + reader.position + n) }
+            return inner
+        }
+        guard let function = ThingSetFunction(rawValue: first), function != .report else { return .notARequest }
+        if let problem = item() { return problem }
+        if function != .get, let problem = item() { return problem }
+        return .complete(1 + reader.position)
+    }
+}

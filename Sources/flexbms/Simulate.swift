@@ -1,5 +1,6 @@
 import ArgumentParser
 import BMSCore
+import Firmware
 import FlexBMSTools
 import Foundation
 import PackSim
@@ -55,6 +56,16 @@ extension FlexBMS {
         var out: String?
         @Option(help: "Draw the run into this SVG file.")
         var plot: String?
+        @Flag(help: "Run as a virtual device in real time (see --speed) until --days/--duration, or until interrupted.")
+        var realtime = false
+        @Option(help: "With --realtime: simulated seconds per second of wall time.")
+        var speed: Double = 1
+        @Option(name: .customLong("thingset-tcp"), help: "With --realtime: serve ThingSet (binary mode) on TCP at HOST:PORT, e.g. 127.0.0.1:9001.")
+        var thingsetTCP: String?
+        @Option(name: .customLong("expert-token"), help: "With --thingset-tcp: the xAuth token of the expert role (writes settings).")
+        var expertToken = "expert"
+        @Option(name: .customLong("manufacturer-token"), help: "With --thingset-tcp: the xAuth token of the manufacturer role (writes calibration).")
+        var manufacturerToken = "manufacturer"
         @Option(name: .customLong("active-balancer"), help: "Fit an active-balancer board whose converters carry this many amperes per cell (90 % efficient) instead of bleeding, e.g. 2.")
         var activeBalancer: Double?
         @Flag(help: "Print the summary as JSON on stdout.")
@@ -79,6 +90,11 @@ extension FlexBMS {
                 return
             }
             let plan = try SimulationPlan(self)
+            if realtime {
+                try runRealtime(plan)
+                return
+            }
+            guard thingsetTCP == nil else { throw CLIError("--thingset-tcp needs --realtime") }
             var progress = ProgressBar()
             let report: SimulationReport
             switch plan.profile {
@@ -102,6 +118,46 @@ extension FlexBMS {
             }
             progress.finish()
             try write(report)
+        }
+
+        /// The virtual device: real time, events on stdout, ThingSet on TCP if asked.
+        func runRealtime(_ plan: SimulationPlan) throws {
+            guard speed > 0 && speed <= 100_000 else { throw CLIError("--speed must be above 0 and at most 100000, got \(speed)") }
+            guard out == nil && plot == nil && !json else { throw CLIError("--realtime prints events as they come; --out, --plot and --json are for batch runs") }
+            guard case .standard(let kind) = plan.profile else { throw CLIError("--realtime runs a built-in --profile") }
+            var server: ThingSetTCPServer?
+            if let address = thingsetTCP {
+                let parts = address.split(separator: ":")
+                guard parts.count == 2, let port = UInt16(parts[1]) else {
+                    throw CLIError("--thingset-tcp must be HOST:PORT, e.g. 127.0.0.1:9001, got \(address)")
+                }
+                do {
+                    server = try ThingSetTCPServer(host: String(parts[0]), port: port)
+                } catch {
+                    throw CLIError("--thingset-tcp: \(error)")
+                }
+                print("ThingSet TCP on \(parts[0]):\(server!.port)")
+            }
+            var simulation: Simulation<StandardProfile>
+            do {
+                simulation = try Simulation(setup: plan.setup, profile: StandardProfile(kind, config: plan.config, seed: plan.setup.seed))
+            } catch {
+                throw CLIError("cannot start the simulation: \(error.description)")
+            }
+            for f in plan.faults { simulation.schedule(f) }
+            if let board = plan.activeBalancer { simulation.setActiveBalancer(board) }
+            let tokens = Array(expertToken.utf8).withUnsafeBufferPointer { e in
+                Array(manufacturerToken.utf8).withUnsafeBufferPointer { m in AuthTokens(expert: e, manufacturer: m) }
+            }
+            var device = VirtualDevice(simulation: simulation, tokens: tokens, configPath: config)
+            let setup = plan.setup
+            print("virtual device: \(setup.cells)S \(setup.chemistry.name) \(fixed(Double(setup.capacityAh), 1)) Ah (\(kind.name), seed \(setup.seed)), \(speed == 1 ? "real time" : "\(fixed(speed, 0)) × real time")")
+            fflush(nil)
+            let forever = days == nil && duration == nil
+            device.run(speed: speed, server: server, durationMs: forever ? nil : plan.durationMs) { line in
+                print(line)
+                fflush(nil)
+            }
         }
 
         func write(_ report: SimulationReport) throws {

@@ -91,3 +91,23 @@ import Testing
         #expect(throws: status) { try text(line) }
     }
 }
+
+@Suite struct FramingTests {
+    func frame(_ s: String) -> ThingSetFrame {
+        hex(s).withUnsafeBufferPointer { ThingSetRequest.binaryFrame($0) }
+    }
+
+    @Test func requestsAreCutFromAStream() {
+        #expect(frame("01187c") == .complete(3))
+        #expect(frame("01187c01187f") == .complete(3))           // the next request waits
+        #expect(frame("0705a11860fa4069999a") == .complete(10))
+        #expect(frame("0705a11860fa406999") == .incomplete)       // the float is cut
+        #expect(frame("0218a2") == .incomplete)                   // EXEC waits for its parameters
+        #expect(frame("") == .incomplete)
+        #expect(frame("0705a11860fc") == .malformed)              // reserved additional info
+        #expect(frame("85f6f6") == .notARequest)
+        // A forward envelope with its inner GET.
+        #expect(frame("1c70" + "30303030303030303030303030303031" + "01187c") == .complete(21))
+        #expect(frame("1c70" + "30303030") == .incomplete)
+    }
+}

@@ -1,0 +1,72 @@
+import BMSCore
+import Firmware
+import Foundation
+import PackSim
+import ThingSet
+
+/// The virtual device: the simulated pack stepped in real time (or faster), with the BMS's
+/// ThingSet objects served over TCP, as the firmware will serve them from a board.
+public struct VirtualDevice<P: PowerProfile> {
+    public var simulation: Simulation<P>
+    public var tokens: AuthTokens
+    public var nodeID: InlineArray<16, UInt8>
+    /// Where an applied configuration is saved (the device's "flash"), if anywhere.
+    public var configPath: String?
+    var lastMeasurement: BMSCore.Measurement?
+
+    public init(simulation: Simulation<P>, tokens: AuthTokens, configPath: String?) {
+        self.simulation = simulation
+        self.tokens = tokens
+        self.configPath = configPath
+        // A node ID from the seed: 16 upper-case hex digits.
+        let hex = String(format: "%016llX", 0xF1E8_B500_0000_0000 | simulation.setup.seed)
+        var id = InlineArray<16, UInt8>(repeating: 0)
+        for (k, c) in hex.utf8.prefix(16).enumerated() { id[k] = c }
+        nodeID = id
+    }
+
+    /// Runs until `durationMs` of simulated time (forever with `nil`), `speed` simulated
+    /// seconds per second, answering requests between steps; `log` gets each BMS event as a line.
+    public mutating func run(speed: Double, server: ThingSetTCPServer?, durationMs: UInt64?, log: (String) -> Void) {
+        let start = Date()
+        while durationMs.map({ simulation.time.milliseconds < $0 }) ?? true {
+            let record = simulation.step()
+            lastMeasurement = record.measurement
+            while let e = simulation.nextEvent() {
+                let r = SimulationRunner.eventRecord(e, at: simulation.time)
+                var line = String(format: "t=%.1f s %@", r.seconds, r.kind)
+                if let f = r.fault { line += " \(f)" }
+                if let c = r.cell { line += " cell \(c)" }
+                if let s = r.sensor { line += " sensor \(s)" }
+                log(line + " (\(r.state))")
+            }
+            let due = start.addingTimeInterval(Double(simulation.time.milliseconds) / 1000 / speed)
+            repeat {
+                let wait = max(0, min(due.timeIntervalSinceNow, 0.05))
+                if let server {
+                    server.poll(timeoutMs: Int32(wait * 1000)) { request, channel in answer(request, &channel) }
+                } else if wait > 0 {
+                    Thread.sleep(forTimeInterval: wait)
+                }
+            } while Date() < due
+        }
+    }
+
+    /// One request on the BMS's objects, between two steps.
+    mutating func answer(_ request: [UInt8], _ channel: inout ThingSetChannel) -> [UInt8] {
+        var objects = BMSObjects(bms: simulation.bms, tokens: tokens, nodeID: nodeID, firmwareVersion: "virtual",
+                                 now: simulation.time.bmsTimestamp)
+        objects.measurement = lastMeasurement
+        var node = ThingSetNode(model: objects)
+        var out = [UInt8](repeating: 0, count: 4096)
+        let n = request.withUnsafeBufferPointer { m in
+            out.withUnsafeMutableBufferPointer { o in node.processBinary(m, into: o, channel: &channel) }
+        }
+        let bms = node.model.bms
+        simulation.withBatteryManager { $0 = bms }
+        if node.model.configChanged, let configPath {
+            try? ConfigFile.write(bms.config, to: configPath)
+        }
+        return Array(out[0..<n])
+    }
+}
