@@ -122,6 +122,15 @@ extension FlexBMS {
 
         /// The virtual device: real time, events on stdout, ThingSet on TCP if asked.
         func runRealtime(_ plan: SimulationPlan) throws {
+            // Runs until interrupted: SIGINT and SIGTERM must end it even when the parent
+            // started it with them blocked (Foundation's Process passes its signal mask on).
+            var signals = sigset_t()
+            sigemptyset(&signals)
+            sigaddset(&signals, SIGINT)
+            sigaddset(&signals, SIGTERM)
+            pthread_sigmask(SIG_UNBLOCK, &signals, nil)
+            signal(SIGINT, SIG_DFL)
+            signal(SIGTERM, SIG_DFL)
             guard speed > 0 && speed <= 100_000 else { throw CLIError("--speed must be above 0 and at most 100000, got \(speed)") }
             guard out == nil && plot == nil && !json else { throw CLIError("--realtime prints events as they come; --out, --plot and --json are for batch runs") }
             guard case .standard(let kind) = plan.profile else { throw CLIError("--realtime runs a built-in --profile") }

@@ -1,0 +1,216 @@
+import ArgumentParser
+import FlexBMSTools
+import Foundation
+import ThingSet
+
+/// What every command that talks to a device shares.
+struct DeviceOptions: ParsableArguments {
+    @Option(help: "The device: tcp://HOST:PORT (ThingSet binary mode), e.g. the virtual device of flexbms sim --realtime --thingset-tcp.")
+    var device = "tcp://127.0.0.1:9001"
+    @Option(help: "Authenticate first with this xAuth token (expert or manufacturer).")
+    var token: String?
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    /// Connects, authenticates if asked, and returns the client.
+    func connect() throws -> ThingSetClient {
+        let client: ThingSetClient
+        do {
+            client = try ThingSetClient(device: device)
+        } catch {
+            printError("\(error)")
+            throw ExitCode(2)
+        }
+        if let token {
+            let (status, _) = try send(client) { w in
+                try w.byte(ThingSetFunction.exec.rawValue)
+                try w.text("xAuth")
+                try w.arrayHeader(1)
+                try Array(token.utf8).withUnsafeBufferPointer { try w.text($0) }
+            }
+            guard status == ThingSetStatus.changed.rawValue else {
+                printError("xAuth: \(statusName(status))")
+                throw ExitCode(1)
+            }
+        }
+        return client
+    }
+}
+
+/// Builds a request with `body` and sends it.
+func send(_ client: ThingSetClient, _ body: (inout CBORWriter) throws -> Void) throws -> (UInt8, [UInt8]) {
+    var storage = [UInt8](repeating: 0, count: 4096)
+    let bytes = try storage.withUnsafeMutableBufferPointer { buffer -> [UInt8] in
+        var w = CBORWriter(buffer)
+        try body(&w)
+        return Array(buffer[0..<w.count])
+    }
+    do {
+        return try client.request(bytes)
+    } catch {
+        printError("\(error)")
+        throw ExitCode(2)
+    }
+}
+
+/// `85 Content`, `A4 Not Found`, …
+func statusName(_ code: UInt8) -> String {
+    let names: [UInt8: String] = [0x81: "Created", 0x82: "Deleted", 0x84: "Changed", 0x85: "Content",
+                                  0xA0: "Bad Request", 0xA1: "Unauthorized (authenticate with --token)",
+                                  0xA3: "Forbidden (read-only)", 0xA4: "Not Found", 0xA5: "Method Not Allowed",
+                                  0xA8: "Request Incomplete", 0xA9: "Conflict (the value breaks a rule of the configuration)",
+                                  0xAD: "Request Too Large", 0xAF: "Unsupported Format (wrong kind of value)",
+                                  0xC0: "Internal Server Error", 0xC1: "Not Implemented", 0xC5: "Not a Gateway"]
+    return String(format: "%02X ", code) + (names[code] ?? "unknown status")
+}
+
+extension FlexBMS {
+    struct Get: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Read a value or a group from a device, e.g. flexbms get Meas/rSOC_pct.",
+            discussion: "PATH is a ThingSet path (Meas, Meas/rCellVoltages_V, Conf/sCellOvervoltage_V; \"\" for the root). Groups print as a JSON object of their values (sub-groups null).")
+        @Argument(help: "The path.") var path: String
+        @OptionGroup var options: DeviceOptions
+
+        func run() throws {
+            let client = try options.connect()
+            let (status, payload) = try send(client) { w in
+                try w.byte(ThingSetFunction.get.rawValue)
+                try Array(path.utf8).withUnsafeBufferPointer { try w.text($0) }
+            }
+            guard status == ThingSetStatus.content.rawValue else {
+                printError("\(path): \(statusName(status))")
+                throw ExitCode(1)
+            }
+            let value = try CBORJSON.text(payload)
+            print(options.json ? "{\"path\":\(CBORJSON.quoted(path)),\"value\":\(value)}" : "\(path) = \(value)")
+        }
+    }
+
+    struct Set: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write a value on a device, e.g. flexbms set Conf/sCellOvervoltage_V 3.7 --token expert.",
+            discussion: "VALUE is JSON (3.7, true, \"LFP\", [3.6, …]); a bare word is a string. Settings (Conf) need the expert token, calibration (p…) the manufacturer's; the device refuses a value that breaks a rule of its configuration (Conflict) and keeps the old one.")
+        @Argument(help: "The path of the item.") var path: String
+        @Argument(help: "The new value (JSON).") var value: String
+        @OptionGroup var options: DeviceOptions
+
+        func run() throws {
+            let parent = path.split(separator: "/").dropLast().joined(separator: "/")
+            let name = String(path.split(separator: "/").last ?? "")
+            let client = try options.connect()
+            let (status, _) = try send(client) { w in
+                try w.byte(ThingSetFunction.update.rawValue)
+                try Array(parent.utf8).withUnsafeBufferPointer { try w.text($0) }
+                try w.mapHeader(1)
+                try Array(name.utf8).withUnsafeBufferPointer { try w.text($0) }
+                do { try JSONCBOR.encode(value, into: &w) } catch { throw ValidationError("\(error)") }
+            }
+            guard status == ThingSetStatus.changed.rawValue else {
+                printError("\(path) = \(value): \(statusName(status))")
+                throw ExitCode(1)
+            }
+            print(options.json ? "{\"path\":\(CBORJSON.quoted(path)),\"status\":\"changed\"}" : "\(path) = \(value)")
+        }
+    }
+
+    struct Exec: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run a function on a device, e.g. flexbms exec Conf/xPresetLFP 100 --token expert.",
+            discussion: "Each ARG is one parameter as JSON, in the function's order (flexbms schema lists them).")
+        @Argument(help: "The path of the function.") var path: String
+        @Argument(help: "Its parameters.") var args: [String] = []
+        @OptionGroup var options: DeviceOptions
+
+        func run() throws {
+            let client = try options.connect()
+            let (status, payload) = try send(client) { w in
+                try w.byte(ThingSetFunction.exec.rawValue)
+                try Array(path.utf8).withUnsafeBufferPointer { try w.text($0) }
+                try w.arrayHeader(args.count)
+                for a in args {
+                    do { try JSONCBOR.encode(a, into: &w) } catch { throw ValidationError("\(error)") }
+                }
+            }
+            guard status == ThingSetStatus.changed.rawValue else {
+                printError("\(path): \(statusName(status))")
+                throw ExitCode(1)
+            }
+            let result = try CBORJSON.text(payload)
+            print(options.json ? "{\"path\":\(CBORJSON.quoted(path)),\"result\":\(result)}" : "\(path) → \(result == "null" ? "done" : result)")
+        }
+    }
+
+    struct Schema: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List every object of a device: path, ID, type and access.",
+            discussion: "Access is the ThingSet byte: bits 0-3 read, 4-7 write, for user (1), expert (2), manufacturer (4); 0x07 read-only, 0x77 anyone writes, 0x67 experts write, 0x47 the manufacturer writes.")
+        @OptionGroup var options: DeviceOptions
+
+        func run() throws {
+            let client = try options.connect()
+            var rows: [(path: String, id: UInt64, type: String, access: UInt64)] = []
+            try walk(client, id: 0, prefix: "", into: &rows)
+            if options.json {
+                print("[\n" + rows.map { "  {\"path\":\(CBORJSON.quoted($0.path)),\"id\":\($0.id),\"type\":\(CBORJSON.quoted($0.type)),\"access\":\($0.access)}" }
+                    .joined(separator: ",\n") + "\n]")
+            } else {
+                for r in rows {
+                    print(r.path.padding(toLength: 44, withPad: " ", startingAt: 0)
+                          + String(format: "0x%03llX  ", r.id) + r.type.padding(toLength: 14, withPad: " ", startingAt: 0)
+                          + String(format: "0x%02llX", r.access))
+                }
+            }
+        }
+
+        func walk(_ client: ThingSetClient, id: UInt64, prefix: String,
+                  into rows: inout [(path: String, id: UInt64, type: String, access: UInt64)]) throws {
+            let (status, ids) = try send(client) { w in
+                try w.byte(ThingSetFunction.fetch.rawValue)
+                try w.uint(id)
+                try w.null()
+            }
+            guard status == ThingSetStatus.content.rawValue else { return }
+            let children: [UInt64] = try ids.withUnsafeBufferPointer { p in
+                var r = CBORReader(p)
+                guard let n = try r.readArrayHeader() else { return [] }
+                return try (0..<n).map { _ in try r.readUInt() }
+            }
+            guard !children.isEmpty else { return }
+            let (mstatus, metadata) = try send(client) { w in
+                try w.byte(ThingSetFunction.fetch.rawValue)
+                try w.uint(UInt64(ThingSetWellKnown.metadata))
+                try w.arrayHeader(children.count)
+                for c in children { try w.uint(c) }
+            }
+            guard mstatus == ThingSetStatus.content.rawValue else { return }
+            let entries: [(String, String, UInt64)] = try metadata.withUnsafeBufferPointer { p in
+                var r = CBORReader(p)
+                let n = try r.readArrayHeader() ?? 0
+                return try (0..<n).map { _ in
+                    var name = "", type = "", access: UInt64 = 0
+                    let pairs = try r.readMapHeader() ?? 0
+                    for _ in 0..<pairs {
+                        let key = try r.readUInt()
+                        if key == ThingSetWellKnown.metadataAccess {
+                            access = try r.readUInt()
+                        } else {
+                            let range = try r.readTextRange()
+                            let text = String(decoding: UnsafeBufferPointer(rebasing: r.data[range]), as: UTF8.self)
+                            if key == ThingSetWellKnown.metadataName { name = text } else { type = text }
+                        }
+                    }
+                    return (name, type, access)
+                }
+            }
+            for (k, child) in children.enumerated() where k < entries.count {
+                let (name, type, access) = entries[k]
+                let path = prefix.isEmpty ? name : prefix + "/" + name
+                rows.append((path, child, type, access))
+                if type == "group" || type.hasPrefix("(") {
+                    try walk(client, id: child, prefix: path, into: &rows)
+                }
+            }
+        }
+    }
+}

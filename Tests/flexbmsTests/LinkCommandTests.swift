@@ -1,0 +1,96 @@
+import Foundation
+import Glibc
+import Testing
+
+/// `flexbms get/set/exec/schema` against the virtual device on TCP.
+@Suite(.serialized) struct LinkCommandTests {
+    /// A TCP port that was free a moment ago.
+    func freePort() -> UInt16 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return UInt16(bigEndian: address.sin_port)
+    }
+
+    /// Starts the virtual device on a free port and waits until it answers.
+    func startDevice(_ scratch: Scratch) throws -> (Process, String) {
+        try scratch.write("device.json", #"{"sCellChemistry":"LFP","sSeriesCellCount":16,"sNominalCapacity_Ah":100}"#)
+        let port = freePort()
+        let process = Process()
+        process.executableURL = try flexbmsBinary()
+        process.arguments = ["sim", "--realtime", "--speed", "60", "--thingset-tcp", "127.0.0.1:\(port)",
+                             "--config", scratch.path("device.json"), "--duration", "1d"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let url = "tcp://127.0.0.1:\(port)"
+        for _ in 0..<50 {
+            if try flexbms(["get", "Meas/rBmsState", "--device", url]).status == 0 { break }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        return (process, url)
+    }
+
+    /// Ends the device: SIGTERM, and SIGKILL if it has not gone after two seconds.
+    func stop(_ device: Process) {
+        device.terminate()
+        for _ in 0..<20 where device.isRunning { Thread.sleep(forTimeInterval: 0.1) }
+        if device.isRunning { kill(device.processIdentifier, SIGKILL) }
+        device.waitUntilExit()
+    }
+
+    @Test func readConfigureAndCommandTheVirtualDevice() throws {
+        let scratch = try Scratch()
+        defer { scratch.cleanup() }
+        let (device, url) = try startDevice(scratch)
+        defer { stop(device) }
+
+        var r = try flexbms(["get", "Meas/rBmsState", "--device", url])
+        #expect(r.status == 0 && r.stdout == "Meas/rBmsState = 3\n", "\(r.stdout)\(r.stderr)")
+        r = try flexbms(["get", "Input", "--json", "--device", url])
+        #expect(r.stdout == #"{"path":"Input","value":{"wChgEnable":true,"wDisEnable":true}}"# + "\n")
+        // A setting: refused without the expert token, accepted with it, saved to the file.
+        r = try flexbms(["set", "Conf/sCellOvervoltage_V", "3.7", "--device", url])
+        #expect(r.status == 1 && r.stderr.contains("A1 Unauthorized"))
+        r = try flexbms(["set", "Conf/sCellOvervoltage_V", "3.7", "--token", "expert", "--device", url])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try scratch.read("device.json").contains("\"sCellOvervoltage_V\": 3.7"))
+        r = try flexbms(["set", "Conf/sCellOvervoltage_V", "3.55", "--token", "expert", "--device", url])
+        #expect(r.status == 1 && r.stderr.contains("A9 Conflict"))
+        r = try flexbms(["get", "Conf/sCellOvervoltage_V", "--device", url])
+        #expect(r.stdout == "Conf/sCellOvervoltage_V = 3.7\n")
+        // A wrong token; a preset; an unknown path; a value that is not JSON.
+        r = try flexbms(["get", "Meas", "--token", "guess", "--device", url])
+        #expect(r.status == 0)   // a wrong token leaves the user role, reading still works
+        r = try flexbms(["exec", "Conf/xPresetLFP", "200", "--token", "expert", "--device", url])
+        #expect(r.status == 0 && r.stdout == "Conf/xPresetLFP → 1\n", "\(r.stderr)")
+        r = try flexbms(["get", "Conf/sNominalCapacity_Ah", "--device", url])
+        #expect(r.stdout == "Conf/sNominalCapacity_Ah = 200\n")
+        r = try flexbms(["get", "Meas/nothing", "--device", url])
+        #expect(r.status == 1 && r.stderr.contains("A4 Not Found"))
+        r = try flexbms(["set", "Input/wChgEnable", "{x", "--device", url])
+        #expect(r.status != 0 && r.stderr.contains("not a JSON value"))
+        // The schema lists every object with its ID, type and access.
+        r = try flexbms(["schema", "--json", "--device", url])
+        let rows = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [[String: Any]]
+        let ov = rows.first { $0["path"] as? String == "Conf/sCellOvervoltage_V" }
+        #expect(ov?["id"] as? Int == 0x60 && ov?["type"] as? String == "f32" && ov?["access"] as? Int == 0x67)
+        #expect(rows.count > 140)
+    }
+
+    @Test func noDeviceIsAClearError() throws {
+        let r = try flexbms(["get", "Meas", "--device", "tcp://127.0.0.1:1"])
+        #expect(r.status == 2 && r.stderr.contains("cannot connect"))
+        let bad = try flexbms(["get", "Meas", "--device", "serial:///dev/ttyUSB0"])
+        #expect(bad.status == 2 && bad.stderr.contains("--device must be tcp://HOST:PORT"))
+    }
+}
