@@ -1,6 +1,8 @@
 import ArgumentParser
 import BMSCore
+import Firmware
 import FlexBMSTools
+import ThingSet
 import Foundation
 import PackSim
 
@@ -9,7 +11,7 @@ extension FlexBMS {
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Benchmarks that print JSON.",
-            subcommands: [SimBench.self, CoreBench.self, SOCBenchCommand.self])
+            subcommands: [SimBench.self, CoreBench.self, SOCBenchCommand.self, ThingSetBench.self])
     }
 }
 
@@ -148,6 +150,85 @@ extension FlexBMS.Bench {
 }
 
 extension FlexBMS.Bench {
+    /// `flexbms bench thingset`: requests per second and latency of the ThingSet node over
+    /// loopback TCP, client and server in one thread (each request waits for its answer).
+    struct ThingSetBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "thingset",
+            abstract: "Requests per second and p50/p99 latency of ThingSet over loopback TCP.",
+            discussion: "A 16S LFP BMS's objects behind the TCP server; the client sends GET rSOC_pct, GET Meas (the whole group), FETCH two values and UPDATE wChgEnable in turn. Build with -c release: swift run -c release flexbms bench thingset --json")
+
+        @Option(help: "Requests to send.")
+        var requests: Int = 20_000
+        @Flag(help: "Print JSON (the only output format).")
+        var json = false
+
+        func validate() throws {
+            guard (100...10_000_000).contains(requests) else {
+                throw ValidationError("--requests must be 100 to 10000000, got \(requests)")
+            }
+        }
+
+        func run() throws {
+            var bms = try BatteryManager(config: BMSConfig.preset(.lfp, cells: 16, capacityAh: 100)!)
+            var m = BMSCore.Measurement(timestamp: Timestamp(milliseconds: 0), cellVoltage: 3.3, current: -5)
+            m.addTemperature(25, role: .cell)
+            m.stackVoltage = 52.8
+            _ = bms.step(m, now: Timestamp(milliseconds: 0))
+            var objects = BMSObjects(bms: bms, tokens: AuthTokens(expert: "expert", manufacturer: "manufacturer"),
+                                     nodeID: InlineArray(repeating: UInt8(ascii: "0")), firmwareVersion: "bench",
+                                     now: Timestamp(milliseconds: 0))
+            objects.measurement = m
+            var node = ThingSetNode(model: objects)
+            let server = try ThingSetTCPServer(host: "127.0.0.1", port: 0)
+            let client = try ThingSetClient(device: "tcp://127.0.0.1:\(server.port)")
+            let serve = {
+                server.poll(timeoutMs: 0) { request, channel in
+                    var out = [UInt8](repeating: 0, count: 2048)
+                    let n = request.withUnsafeBufferPointer { r in
+                        out.withUnsafeMutableBufferPointer { o in node.processBinary(r, into: o, channel: &channel) }
+                    }
+                    return Array(out[0..<n])
+                }
+            }
+            let mix: [[UInt8]] = [[0x01, 0x18, 0x7C],                                         // GET rSOC_pct
+                                  [0x01, 0x64] + Array("Meas".utf8),                          // GET Meas
+                                  [0x05, 0x07, 0x82, 0x18, 0x7C, 0x18, 0x7F],                 // FETCH two values
+                                  [0x07, 0x09, 0xA1, 0x18, 0x90, 0xF5]]                        // UPDATE wChgEnable
+            var latencies: [Double] = []
+            latencies.reserveCapacity(requests)
+            let clock = ContinuousClock()
+            let start = clock.now
+            for k in 0..<requests {
+                let t0 = clock.now
+                let (status, _) = try client.request(mix[k % mix.count], whileWaiting: serve)
+                guard status < 0xA0 else { throw CLIError(String(format: "request %d answered %02X", k, status)) }
+                let d = clock.now - t0
+                latencies.append(Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12)
+            }
+            let total = clock.now - start
+            let seconds = Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18
+            latencies.sort()
+            #if DEBUG
+            let build = "debug"
+            #else
+            let build = "release"
+            #endif
+            print("""
+                {
+                  "benchmark": "thingset",
+                  "build": "\(build)",
+                  "transport": "tcp loopback, one thread",
+                  "requests": \(requests),
+                  "wall_s": \(String(format: "%.3f", seconds)),
+                  "requests_per_s": \(String(format: "%.0f", Double(requests) / seconds)),
+                  "p50_us": \(String(format: "%.1f", latencies[requests / 2])),
+                  "p99_us": \(String(format: "%.1f", latencies[requests * 99 / 100]))
+                }
+                """)
+        }
+    }
+
     /// `flexbms bench soc`: SOC accuracy on a recorded data set, against the reference
     /// firmware's method in the same run.
     struct SOCBenchCommand: ParsableCommand {

@@ -136,6 +136,15 @@ import Testing
 }
 
 @Suite struct BenchCoreTests {
+    @Test func benchThingSetPrintsRequestsPerSecondAndLatency() throws {
+        let r = try flexbms(["bench", "thingset", "--requests", "200", "--json"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]
+        #expect(object["requests"] as? Int == 200)
+        let p50 = try #require(object["p50_us"] as? Double), p99 = try #require(object["p99_us"] as? Double)
+        #expect(p50 > 0 && p99 >= p50 && (object["requests_per_s"] as? Double ?? 0) > 0)
+    }
+
     @Test func benchCorePrintsTheCostOfAStep() throws {
         let r = try flexbms(["bench", "core", "--steps", "20000", "--json"])
         #expect(r.status == 0, "\(r.stderr)")

@@ -55,7 +55,8 @@ public final class ThingSetClient {
     deinit { close(fd) }
 
     /// Sends a request and returns the status and the payload bytes (after the node ID).
-    public func request(_ bytes: [UInt8]) throws -> (status: UInt8, payload: [UInt8]) {
+    /// `whileWaiting`, if given, runs between short waits (a server in the same thread).
+    public func request(_ bytes: [UInt8], whileWaiting: (() -> Void)? = nil) throws -> (status: UInt8, payload: [UInt8]) {
         _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
         var buffer: [UInt8] = []
         let deadline = Date().addingTimeInterval(ThingSetClient.timeout)
@@ -63,8 +64,11 @@ public final class ThingSetClient {
             if let answer = ThingSetClient.split(buffer) { return answer }
             let wait = deadline.timeIntervalSinceNow
             guard wait > 0 else { throw Failure.timeout }
+            whileWaiting?()
             var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&p, 1, Int32(wait * 1000)) > 0 else { throw Failure.timeout }
+            let ready = poll(&p, 1, whileWaiting == nil ? Int32(wait * 1000) : 0)
+            if ready == 0 && whileWaiting != nil { continue }
+            guard ready > 0 else { throw Failure.timeout }
             var chunk = [UInt8](repeating: 0, count: 4096)
             let n = recv(fd, &chunk, chunk.count, 0)
             guard n > 0 else { throw Failure.closed }
