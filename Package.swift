@@ -34,7 +34,7 @@ var targets: [Target] = [
     .target(name: "PackSim", dependencies: ["BMSCore"], swiftSettings: portableSwift),
     .target(name: "PAYG", swiftSettings: portableSwift),
     .target(name: "ThingSet", swiftSettings: portableSwift),
-    .target(name: "Firmware", dependencies: ["BMSCore", "ThingSet"], swiftSettings: portableSwift),
+    .target(name: "Firmware", dependencies: ["BMSCore", "ThingSet", "PAYG"], swiftSettings: portableSwift),
 ]
 
 if !embedded {
@@ -51,7 +51,7 @@ if !embedded {
         .testTarget(name: "PackSimTests", dependencies: ["PackSim", "BMSCore", "PAYG"]),
         .testTarget(name: "PAYGTests", dependencies: ["PAYG"]),
         .testTarget(name: "ThingSetTests", dependencies: ["ThingSet"]),
-        .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "ThingSet", "BMSCore"]),
+        .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "ThingSet", "BMSCore", "PAYG"]),
         .testTarget(name: "FlexBMSToolsTests", dependencies: ["FlexBMSTools", "BMSCore", "PackSim"]),
         .testTarget(name: "flexbmsTests", dependencies: ["flexbms"]),
     ]

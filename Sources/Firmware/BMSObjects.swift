@@ -1,4 +1,5 @@
 import BMSCore
+import PAYG
 import ThingSet
 
 /// The tokens that raise a ThingSet channel's roles (`xAuth`, spec §8): up to 32 bytes each;
@@ -43,7 +44,11 @@ public struct AuthTokens: Sendable {
 ///   fields; per-fault recovery settings 0x140 + 3 × fault + 0/1/2 (delay, latch count, window);
 /// - the calibration arrays 0x180 (`pCellVoltageGain`), 0x181 (`pCellVoltageOffset_V`),
 ///   0x182 (`pThermistorOffset_K`); the OCV table keeps the reference's 0xB0;
-/// - new measurements from 0x1C0: `rSOH_pct`, `rChargeCurrentLimit_A`, `rDischargeCurrentLimit_A`.
+/// - new measurements from 0x1C0: `rSOH_pct`, `rChargeCurrentLimit_A`, `rDischargeCurrentLimit_A`;
+/// - the pay-as-you-go group `PAYG` (0x08) from 0x1D0: `rPaygEnforced`, `rPaygCreditLeft_s`,
+///   `rPaygLocked` (discharge off for lack of credit), `rPaygLockoutLeft_s` (invalid entries),
+///   and `xPaygToken(uToken)` (0x1D4/0x1D5, anyone), which answers 0 accepted, 1 already used,
+///   2 invalid, 3 locked out, −1 when the device has no PAYG provisioning.
 ///
 /// Access: measurements read by anyone; `s` settings written by experts, `p` settings by the
 /// manufacturer; the enable inputs by anyone. A Conf UPDATE is applied as one validated
@@ -64,6 +69,10 @@ public struct BMSObjects: ThingSetModel {
     public private(set) var lastViolation: ConfigViolation?
     var staged: BMSConfig?
     var stagedInputs: EnableInputs?
+    /// The pay-as-you-go decoder, if the device is provisioned, and its clock (device-on
+    /// seconds, see the PAYG module).
+    public var payg: PAYGDevice?
+    public var paygNow: UInt64 = 0
 
     public init(bms: BatteryManager, tokens: AuthTokens, nodeID: InlineArray<16, UInt8>,
                 firmwareVersion: StaticString, now: Timestamp) {
@@ -76,7 +85,7 @@ public struct BMSObjects: ThingSetModel {
 
     // MARK: The table
 
-    static let fixedCount = 34
+    static let fixedCount = 41
     static let arrayCount = 4
 
     public var objectCount: Int { BMSObjects.fixedCount + ConfigField.singleValueCount + BMSObjects.arrayCount }
@@ -138,7 +147,16 @@ public struct BMSObjects: ThingSetModel {
         case 30: return ThingSetObject(id: 0x09, parent: 0, name: "Input", kind: .group, access: r)
         case 31: return ThingSetObject(id: 0x90, parent: 0x09, name: "wChgEnable", kind: .item(.bool), access: ThingSetObject.readWrite)
         case 32: return ThingSetObject(id: 0x91, parent: 0x09, name: "wDisEnable", kind: .item(.bool), access: ThingSetObject.readWrite)
-        default: return ThingSetObject(id: 0x31, parent: 0, name: "mLive", kind: .subset(bit: 0), access: r)
+        case 33: return ThingSetObject(id: 0x31, parent: 0, name: "mLive", kind: .subset(bit: 0), access: r)
+        case 34: return ThingSetObject(id: 0x08, parent: 0, name: "PAYG", kind: .group, access: r)
+        case 35: return ThingSetObject(id: 0x1D0, parent: 0x08, name: "rPaygEnforced", kind: .item(.bool), access: r)
+        case 36: return ThingSetObject(id: 0x1D1, parent: 0x08, name: "rPaygCreditLeft_s", kind: .item(.u32), access: r)
+        case 37: return ThingSetObject(id: 0x1D2, parent: 0x08, name: "rPaygLocked", kind: .item(.bool), access: r)
+        case 38: return ThingSetObject(id: 0x1D3, parent: 0x08, name: "rPaygLockoutLeft_s", kind: .item(.u32), access: r)
+        case 39: return ThingSetObject(id: 0x1D4, parent: 0x08, name: "xPaygToken", kind: .function(returnsInt: true),
+                                       access: ThingSetObject.readWrite)
+        default: return ThingSetObject(id: 0x1D5, parent: 0x1D4, name: "uToken", kind: .parameter(.string),
+                                       access: ThingSetObject.readWrite)
         }
     }
 
@@ -260,6 +278,12 @@ public struct BMSObjects: ThingSetModel {
         case 0x1C0: try e.float((bms.stateOfHealth ?? .nan) * 100, decimals: 1)
         case 0x1C1: try e.float(bms.limits.chargeCurrent, decimals: 1)
         case 0x1C2: try e.float(bms.limits.dischargeCurrent, decimals: 1)
+        case 0x1D0: try e.bool(payg?.state.enabled ?? false)
+        case 0x1D1: try e.uint(UInt64(min(payg?.secondsLeft(now: paygNow) ?? 0, UInt64(UInt32.max))))
+        case 0x1D2: try e.bool(bms.payg.locked)
+        case 0x1D3:
+            let until = payg?.state.lockedUntil ?? 0
+            try e.uint(until > paygNow ? min(until - paygNow, UInt64(UInt32.max)) : 0)
         case 0x90: try e.bool(bms.inputs.chargeEnable)
         case 0x91: try e.bool(bms.inputs.dischargeEnable)
         default: throw .notFound
@@ -358,6 +382,23 @@ public struct BMSObjects: ThingSetModel {
             guard case .text(let r) = parameters[0] else { throw .unsupportedFormat }
             roles = tokens.roles(for: UnsafeBufferPointer(rebasing: message[r]))
             return nil
+        case 0x1D4:
+            guard case .text(let r) = parameters[0] else { throw .unsupportedFormat }
+            guard var device = payg else { return -1 }
+            let outcome: PAYGEntryOutcome
+            var value: Float = 0
+            switch device.enter(UnsafeBufferPointer(rebasing: message[r]).span, now: paygNow) {
+            case .accepted(_, let v, _): outcome = .accepted; value = Float(v)
+            case .alreadyUsed: outcome = .alreadyUsed
+            case .invalid: outcome = .invalid
+            case .lockedOut: outcome = .lockedOut
+            }
+            payg = device
+            // Every attempt goes into the event log; new credit takes effect at once.
+            bms.recordPAYGEntry(outcome, value: value, at: now)
+            bms.updateCredit(PAYGCredit(enforced: device.state.enabled, secondsLeft: device.secondsLeft(now: paygNow),
+                                        secondsExpired: device.secondsExpired(now: paygNow)), at: now)
+            return Int32(outcome.rawValue)
         case 0xA0, 0xA2, 0xA4:
             guard let capacity = parameters[0].number else { throw .unsupportedFormat }
             let chemistry: Chemistry = id == 0xA0 ? .nmc : id == 0xA2 ? .lfp : .lto

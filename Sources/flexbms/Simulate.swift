@@ -159,6 +159,12 @@ extension FlexBMS {
                 Array(manufacturerToken.utf8).withUnsafeBufferPointer { m in AuthTokens(expert: e, manufacturer: m) }
             }
             var device = VirtualDevice(simulation: simulation, tokens: tokens, configPath: config)
+            if let payg = plan.payg {
+                guard payg.schedule.isEmpty else {
+                    throw CLIError("--payg-token is for batch runs; with --realtime enter tokens over ThingSet (PAYG/xPaygToken)")
+                }
+                device.payg = payg.device
+            }
             let setup = plan.setup
             print("virtual device: \(setup.cells)S \(setup.chemistry.name) \(fixed(Double(setup.capacityAh), 1)) Ah (\(kind.name), seed \(setup.seed)), \(speed == 1 ? "real time" : "\(fixed(speed, 0)) × real time")")
             fflush(nil)

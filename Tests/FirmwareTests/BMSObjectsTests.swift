@@ -1,5 +1,6 @@
 import BMSCore
 import Testing
+import PAYG
 import ThingSet
 @testable import Firmware
 
@@ -120,6 +121,30 @@ func ask(_ n: inout ThingSetNode<BMSObjects>, _ request: String, _ channel: inou
         #expect(answer == bytes("85 F6 81 A3 18 1A 72") + Array("sCellOvervoltage_V".utf8)
                 + bytes("18 1B 63 663332 18 1C 18 67"))
         // Discovery of the root lists the groups, the root items and the subset.
-        #expect(ask(&n, "05 00 F6", &c) == bytes("85 F6 87 18 1D 18 20 04 05 07 09 18 31"))
+        #expect(ask(&n, "05 00 F6", &c) == bytes("85 F6 88 18 1D 18 20 04 05 07 09 18 31 08"))
+    }
+
+    @Test func aTokenEnteredOverThingSetAddsCreditOnce() {
+        var n = node()
+        var c = ThingSetChannel()
+        // Not provisioned: −1.
+        #expect(ask(&n, "02 19 01 D4 81 69 313233343536373839", &c) == bytes("84 F6 20"))
+        let chain = TokenChain(key: SipHashKey(k0: 0x0123_4567_89AB_CDEF, k1: 0xFEDC_BA98_7654_3210), startingCode: 123_456_789)
+        n.model.payg = PAYGDevice(provisioning: PAYGProvisioning(chain: chain, timeDivider: 1))
+        n.model.paygNow = 1000
+        // Three days (count 2), as nine digits.
+        let (digits, count) = TokenText.characters(chain.token(value: 3, count: 2), restricted: false)
+        var request = bytes("02 19 01 D4 81") + [0x60 + UInt8(count)]
+        for k in 0..<count { request.append(digits[k]) }
+        let hexRequest = request.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        #expect(ask(&n, hexRequest, &c) == bytes("84 F6 00"))             // accepted
+        #expect(ask(&n, hexRequest, &c) == bytes("84 F6 01"))             // the same token again: already used
+        #expect(ask(&n, "02 19 01 D4 81 69 313131313131313131", &c) == bytes("84 F6 02"))   // not a token of this device
+        // Three days of credit, read back; every attempt in the event log.
+        #expect(ask(&n, "01 19 01 D1", &c) == bytes("85 F6 1A 00 03 F4 80"))   // 259 200 s
+        #expect(ask(&n, "01 19 01 D0", &c) == bytes("85 F6 F5"))
+        var entries: [UInt8] = []
+        while let e = n.model.bms.nextEvent() { if e.kind == .paygEntry, let i = e.index { entries.append(i) } }
+        #expect(entries == [0, 1, 2])
     }
 }

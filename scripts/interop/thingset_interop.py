@@ -132,6 +132,43 @@ finally:
     device.terminate()
     device.wait(timeout=5)
 
+# Pay-as-you-go over ThingSet: a device that starts without credit; a token from openpaygo.
+from openpaygo import OpenPAYGOTokenEncoder, TokenType
+
+KEY, START = "a29ab82edc5fbbc41ec9530f6dac86b1", 123456789
+port = free_port()
+tcp._TcpLink.PORT = port
+device = subprocess.Popen(
+    [FLEXBMS, "sim", "--realtime", "--speed", "60", "--thingset-tcp", f"127.0.0.1:{port}", "--cells", "8",
+     "--capacity", "100", "--payg-key", KEY, "--payg-starting-code", str(START), "--duration", "1d"],
+    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+try:
+    device.stdout.readline()
+    time.sleep(0.5)
+    client = ThingSetTCP("127.0.0.1")
+    r = client.get(0x1D1)
+    check(r.status_code == ThingSetStatus.CONTENT and r.values[0].value == 0, f"no credit at the start: {r.data}")
+    _, token = OpenPAYGOTokenEncoder.generate_token(
+        secret_key=KEY, count=1, value=2, token_type=TokenType.ADD_TIME, starting_code=START,
+        value_divider=1, restricted_digit_set=False, extended_token=False)
+    token = str(token).zfill(9)
+    r = client.exec(0x1D4, [token])
+    check(r.status_code == ThingSetStatus.CHANGED and r.data == 0, f"openpaygo token accepted (0): {r.status_code} {r.data}")
+    r = client.get(0x1D1)
+    left = r.values[0].value if r.values else 0
+    check(2 * 86400 - 600 <= left <= 2 * 86400, f"two days of credit: {left} s")
+    r = client.exec(0x1D4, [token])
+    check(r.data == 1, f"the same token again: already used (1): {r.data}")
+    r = client.exec(0x1D4, ["111111111"])
+    check(r.data == 2, f"a token of another device: invalid (2): {r.data}")
+    time.sleep(0.3)
+    r = client.get(0x1D2)
+    check(r.values and r.values[0].value is False, f"discharge not locked with credit: {r.data}")
+    client.disconnect()
+finally:
+    device.terminate()
+    device.wait(timeout=5)
+
 print(f"thingset interop: {checks} checks, {len(failures)} failed")
 for f in failures:
     print("  FAIL", f)

@@ -1,6 +1,7 @@
 import BMSCore
 import Firmware
 import Foundation
+import PAYG
 import PackSim
 import ThingSet
 
@@ -13,6 +14,8 @@ public struct VirtualDevice<P: PowerProfile> {
     /// Where an applied configuration is saved (the device's "flash"), if anywhere.
     public var configPath: String?
     var lastMeasurement: BMSCore.Measurement?
+    /// The pay-as-you-go decoder, if the device is provisioned; its clock is the simulated time.
+    public var payg: PAYGDevice?
 
     public init(simulation: Simulation<P>, tokens: AuthTokens, configPath: String?) {
         self.simulation = simulation
@@ -30,6 +33,12 @@ public struct VirtualDevice<P: PowerProfile> {
     public mutating func run(speed: Double, server: ThingSetTCPServer?, durationMs: UInt64?, log: (String) -> Void) {
         let start = Date()
         while durationMs.map({ simulation.time.milliseconds < $0 }) ?? true {
+            if let payg {
+                // The credit as the firmware hands it over every second.
+                let now = simulation.time.milliseconds / 1000
+                simulation.updateCredit(PAYGCredit(enforced: payg.state.enabled, secondsLeft: payg.secondsLeft(now: now),
+                                                   secondsExpired: payg.secondsExpired(now: now)))
+            }
             let record = simulation.step()
             lastMeasurement = record.measurement
             while let e = simulation.nextEvent() {
@@ -57,6 +66,8 @@ public struct VirtualDevice<P: PowerProfile> {
         var objects = BMSObjects(bms: simulation.bms, tokens: tokens, nodeID: nodeID, firmwareVersion: "virtual",
                                  now: simulation.time.bmsTimestamp)
         objects.measurement = lastMeasurement
+        objects.payg = payg
+        objects.paygNow = simulation.time.milliseconds / 1000
         var node = ThingSetNode(model: objects)
         var out = [UInt8](repeating: 0, count: 4096)
         let n = request.withUnsafeBufferPointer { m in
@@ -64,6 +75,7 @@ public struct VirtualDevice<P: PowerProfile> {
         }
         let bms = node.model.bms
         simulation.withBatteryManager { $0 = bms }
+        payg = node.model.payg
         if node.model.configChanged, let configPath {
             try? ConfigFile.write(bms.config, to: configPath)
         }
