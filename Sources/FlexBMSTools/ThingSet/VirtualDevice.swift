@@ -47,6 +47,7 @@ public struct VirtualDevice<P: PowerProfile> {
                 if let f = r.fault { line += " \(f)" }
                 if let c = r.cell { line += " cell \(c)" }
                 if let s = r.sensor { line += " sensor \(s)" }
+                if let o = r.outcome { line += " \(o)" }
                 log(line + " (\(r.state))")
             }
             let due = start.addingTimeInterval(Double(simulation.time.milliseconds) / 1000 / speed)
