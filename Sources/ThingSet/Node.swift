@@ -74,7 +74,8 @@ public struct ThingSetNode<Model: ThingSetModel> {
         if case .path = request.endpoint { useNames = true } else { useNames = false }
         var encoder = CBOREncoder(CBORWriter(UnsafeMutableBufferPointer(rebasing: out[2...])), useNames: useNames)
         do {
-            let status = try dispatch(request, message, &encoder, &channel)
+            var payload = request.payload.map { CBORPayloadReader(message, $0) }
+            let status = try dispatch(request, message, &payload, &encoder, &channel)
             if request.function == .desire { return 0 }
             out[0] = status.rawValue
             out[1] = 0xF6
@@ -113,13 +114,14 @@ public struct ThingSetNode<Model: ThingSetModel> {
         }
     }
 
-    private mutating func dispatch<E: ThingSetEncoder>(_ request: ThingSetRequest, _ message: UnsafeBufferPointer<UInt8>,
-                                                       _ e: inout E, _ channel: inout ThingSetChannel) throws(ThingSetStatus) -> ThingSetStatus {
+    private mutating func dispatch<E: ThingSetEncoder, R: ThingSetPayloadReader>(
+        _ request: ThingSetRequest, _ message: UnsafeBufferPointer<UInt8>, _ payload: inout R?,
+        _ e: inout E, _ channel: inout ThingSetChannel) throws(ThingSetStatus) -> ThingSetStatus {
         // The overlays answer FETCH only.
         if case .id(let id) = request.endpoint, id == UInt32(ThingSetWellKnown.metadata) || id == UInt32(ThingSetWellKnown.ids)
             || id == UInt32(ThingSetWellKnown.paths) {
-            guard request.function == .fetch, let payload = request.payload else { throw .methodNotAllowed }
-            try overlay(UInt16(id), payload, message, &e, channel)
+            guard request.function == .fetch, request.payload != nil else { throw .methodNotAllowed }
+            try overlay(UInt16(id), &payload!, message, &e, channel)
             return .content
         }
         let target = try resolve(request.endpoint, message)
@@ -128,13 +130,13 @@ public struct ThingSetNode<Model: ThingSetModel> {
             try get(target, &e, channel)
             return .content
         case .fetch:
-            try fetch(target, request.payload!, message, &e, channel)
+            try fetch(target, &payload!, message, &e, channel)
             return .content
         case .update, .desire:
-            try update(target, request.payload!, message, channel)
+            try update(target, &payload!, message, channel)
             return .changed
         case .exec:
-            return try exec(target, request.payload, message, &e, &channel)
+            return try exec(target, &payload, message, &e, &channel)
         case .create, .delete:
             if case .subset = target.kind { throw .notImplemented }
             throw .methodNotAllowed
@@ -253,65 +255,69 @@ public struct ThingSetNode<Model: ThingSetModel> {
         return n
     }
 
-    private func fetch<E: ThingSetEncoder>(_ target: ThingSetObject, _ payload: Range<Int>, _ message: UnsafeBufferPointer<UInt8>,
-                                           _ e: inout E, _ channel: ThingSetChannel) throws(ThingSetStatus) {
-        var r = CBORReader(UnsafeBufferPointer(rebasing: message[payload]))
+    private func fetch<E: ThingSetEncoder, R: ThingSetPayloadReader>(_ target: ThingSetObject, _ r: inout R,
+                                                                    _ message: UnsafeBufferPointer<UInt8>,
+                                                                    _ e: inout E, _ channel: ThingSetChannel) throws(ThingSetStatus) {
         if r.readNull() {
+            try r.finish()
             // Discovery: the children's IDs or names (a function's parameters; a subset's members).
             if case .subset = target.kind { try get(target, &e, channel); return }
             try names(of: target.id, &e, channel)
             return
         }
-        let count = try read(&r) { r throws(CBORError) in try r.readArrayHeader() }
-        guard let count else { throw .badRequest }
+        let count = try r.beginArray()
+        var objects = InlineArray<64, Int16>(repeating: -1)
+        guard count <= 64 else { throw .requestTooLarge }
+        for k in 0..<count {
+            let o = try child(of: target, try r.readKey(), message)
+            guard o.readable(by: channel.roles) else { throw .unauthorized }
+            objects[k] = Int16(model.index(of: o.id)!)
+        }
+        try r.finish()
         try e.arrayHeader(count)
         for k in 0..<count {
             if k > 0 { try e.separator() }
-            let o = try child(of: target, &r, message, payload.lowerBound)
-            guard o.readable(by: channel.roles) else { throw .unauthorized }
-            try value(o, &e, channel)
+            try value(model.object(at: Int(objects[k])), &e, channel)
         }
         try e.arrayEnd()
     }
 
-    /// Reads an ID or a name from `r` and finds that child of `parent` (`badRequest` if the
-    /// object exists but is not its child, `notFound` if it does not exist).
-    private func child(of parent: ThingSetObject, _ r: inout CBORReader, _ message: UnsafeBufferPointer<UInt8>,
-                       _ base: Int, anywhere: Bool = false) throws(ThingSetStatus) -> ThingSetObject {
-        let major = try read(&r) { r throws(CBORError) in try r.peekMajor() }
-        if major == .unsigned {
-            let id = try read(&r) { r throws(CBORError) in try r.readUInt() }
+    /// The child of `parent` a key names (`badRequest` if the object exists but is not its
+    /// child, `notFound` if it does not exist; with `anywhere`, IDs from the whole tree).
+    private func child(of parent: ThingSetObject, _ key: ThingSetKey, _ message: UnsafeBufferPointer<UInt8>,
+                       anywhere: Bool = false) throws(ThingSetStatus) -> ThingSetObject {
+        switch key {
+        case .id(let id):
             guard id <= UInt64(UInt16.max), let k = model.index(of: UInt16(id)) else { throw .notFound }
             let o = model.object(at: k)
             guard anywhere || o.parent == parent.id else { throw .badRequest }
             return o
+        case .name(let range):
+            guard let k = model.index(named: UnsafeBufferPointer(rebasing: message[range]), parent: parent.id) else {
+                throw .notFound
+            }
+            return model.object(at: k)
         }
-        guard major == .text else { throw .badRequest }
-        let range = try read(&r) { r throws(CBORError) in try r.readTextRange() }
-        let bytes = UnsafeBufferPointer(rebasing: message[(range.lowerBound + base)..<(range.upperBound + base)])
-        guard let k = model.index(named: bytes, parent: parent.id) else { throw .notFound }
-        return model.object(at: k)
     }
 
-    private func overlay<E: ThingSetEncoder>(_ id: UInt16, _ payload: Range<Int>, _ message: UnsafeBufferPointer<UInt8>,
-                                             _ e: inout E, _ channel: ThingSetChannel) throws(ThingSetStatus) {
-        var r = CBORReader(UnsafeBufferPointer(rebasing: message[payload]))
-        let count = try read(&r) { r throws(CBORError) in try r.readArrayHeader() }
-        guard let count else { throw .badRequest }
+    private func overlay<E: ThingSetEncoder, R: ThingSetPayloadReader>(_ id: UInt16, _ r: inout R,
+                                                                      _ message: UnsafeBufferPointer<UInt8>,
+                                                                      _ e: inout E, _ channel: ThingSetChannel) throws(ThingSetStatus) {
+        let count = try r.beginArray()
         try e.arrayHeader(count)
-        for _ in 0..<count {
+        for k in 0..<count {
+            if k > 0 { try e.separator() }
             let o: ThingSetObject
             if id == ThingSetWellKnown.ids {
-                let range = try read(&r) { r throws(CBORError) in try r.readTextRange() }
-                let bytes = UnsafeBufferPointer(rebasing: message[(range.lowerBound + payload.lowerBound)..<(range.upperBound + payload.lowerBound)])
-                guard let k = model.index(path: bytes) else { throw .notFound }
-                o = model.object(at: k)
+                let range = try r.readText()
+                guard let i = model.index(path: UnsafeBufferPointer(rebasing: message[range])) else { throw .notFound }
+                o = model.object(at: i)
                 try e.uint(UInt64(o.id))
                 continue
             }
-            let raw = try read(&r) { r throws(CBORError) in try r.readUInt() }
-            guard raw <= UInt64(UInt16.max), let k = model.index(of: UInt16(raw)) else { throw .notFound }
-            o = model.object(at: k)
+            let raw = try r.readUInt()
+            guard raw <= UInt64(UInt16.max), let i = model.index(of: UInt16(raw)) else { throw .notFound }
+            o = model.object(at: i)
             if id == ThingSetWellKnown.paths {
                 var buffer = InlineArray<64, UInt8>(repeating: 0)
                 let n = path(of: o, into: &buffer)
@@ -329,6 +335,7 @@ public struct ThingSetNode<Model: ThingSetModel> {
             try e.uint(ThingSetWellKnown.metadataAccess)
             try e.uint(UInt64(o.access))
         }
+        try r.finish()
         try e.arrayEnd()
     }
 
@@ -362,42 +369,41 @@ public struct ThingSetNode<Model: ThingSetModel> {
 
     // MARK: UPDATE and EXEC
 
-    private mutating func update(_ target: ThingSetObject, _ payload: Range<Int>, _ message: UnsafeBufferPointer<UInt8>,
-                                 _ channel: ThingSetChannel) throws(ThingSetStatus) {
-        var r = CBORReader(UnsafeBufferPointer(rebasing: message[payload]))
-        let count = try read(&r) { r throws(CBORError) in try r.readMapHeader() }
-        guard let count else { throw .badRequest }
+    private mutating func update<R: ThingSetPayloadReader>(_ target: ThingSetObject, _ r: inout R,
+                                                           _ message: UnsafeBufferPointer<UInt8>,
+                                                           _ channel: ThingSetChannel) throws(ThingSetStatus) {
+        let count = try r.beginMap()
         // Every entry checked and staged first; nothing applied unless all pass (spec §3.3).
         for _ in 0..<count {
-            let o = try child(of: target, &r, message, payload.lowerBound, anywhere: target.id == ThingSetWellKnown.root)
+            let o = try child(of: target, try r.readKey(), message, anywhere: target.id == ThingSetWellKnown.root)
             guard case .item(let type) = o.kind else { throw .forbidden }
             guard o.writableByAnyone else { throw .forbidden }
             guard o.writable(by: channel.roles) else { throw .unauthorized }
-            let v = try decode(type, &r, payload.lowerBound)
-            try model.stage(o.id, v, message: message)
+            try model.stage(o.id, try r.readValue(type), message: message)
         }
+        try r.finish()
         try model.commit()
     }
 
-    private mutating func exec<E: ThingSetEncoder>(_ target: ThingSetObject, _ payload: Range<Int>?, _ message: UnsafeBufferPointer<UInt8>,
-                                                   _ e: inout E, _ channel: inout ThingSetChannel) throws(ThingSetStatus) -> ThingSetStatus {
+    private mutating func exec<E: ThingSetEncoder, R: ThingSetPayloadReader>(_ target: ThingSetObject, _ r: inout R?,
+                                                                            _ message: UnsafeBufferPointer<UInt8>,
+                                                                            _ e: inout E,
+                                                                            _ channel: inout ThingSetChannel) throws(ThingSetStatus) -> ThingSetStatus {
         guard case .function(let returnsInt) = target.kind else { throw .badRequest }
         guard target.writableByAnyone else { throw .forbidden }
         guard target.writable(by: channel.roles) else { throw .unauthorized }
         var parameters = ThingSetParameters()
         var declared = 0
         for k in 0..<model.objectCount where model.object(at: k).parent == target.id { declared += 1 }
-        if let payload {
-            var r = CBORReader(UnsafeBufferPointer(rebasing: message[payload]))
-            let count = try read(&r) { r throws(CBORError) in try r.readArrayHeader() }
-            guard let count, count == declared else { throw .badRequest }
-            var k = 0
+        if r != nil {
+            let count = try r!.beginArray()
+            guard count == declared else { throw .badRequest }
             for i in 0..<model.objectCount {
                 let p = model.object(at: i)
-                guard p.parent == target.id, case .parameter(let type) = p.kind, k < count else { continue }
-                guard parameters.append(try decode(type, &r, payload.lowerBound)) else { throw .badRequest }
-                k += 1
+                guard p.parent == target.id, case .parameter(let type) = p.kind else { continue }
+                guard parameters.append(try r!.readValue(type)) else { throw .badRequest }
             }
+            try r!.finish()
         } else if declared != 0 {
             throw .badRequest
         }
@@ -406,40 +412,4 @@ public struct ThingSetNode<Model: ThingSetModel> {
         }
         return .changed
     }
-
-    /// A value of `type` from CBOR (`unsupportedFormat` for the wrong kind).
-    private func decode(_ type: ThingSetType, _ r: inout CBORReader, _ base: Int) throws(ThingSetStatus) -> ThingSetValue {
-        func wrong<T>(_ body: (inout CBORReader) throws(CBORError) -> T) throws(ThingSetStatus) -> T {
-            do { return try body(&r) } catch { throw .unsupportedFormat }
-        }
-        switch type {
-        case .bool:
-            return .bool(try wrong { r throws(CBORError) in try r.readBool() })
-        case .u8, .u16, .u32:
-            let v = try wrong { r throws(CBORError) in try r.readInt() }
-            let maximum: Int64 = type == .u8 ? 0xFF : type == .u16 ? 0xFFFF : 0xFFFF_FFFF
-            guard v >= 0 && v <= maximum else { throw .unsupportedFormat }
-            return .int(v)
-        case .i32:
-            let v = try wrong { r throws(CBORError) in try r.readInt() }
-            guard v >= Int64(Int32.min) && v <= Int64(Int32.max) else { throw .unsupportedFormat }
-            return .int(v)
-        case .f32:
-            return .float(try wrong { r throws(CBORError) in try r.readFloat() })
-        case .string:
-            let range = try wrong { r throws(CBORError) in try r.readTextRange() }
-            return .text((range.lowerBound + base)..<(range.upperBound + base))
-        case .f32Array(let count, _):
-            let n = try wrong { r throws(CBORError) in try r.readArrayHeader() }
-            guard let n, n == Int(count), n <= 32 else { throw .unsupportedFormat }
-            var values = InlineArray<32, Float>(repeating: 0)
-            for k in 0..<n { values[k] = try wrong { r throws(CBORError) in try r.readFloat() } }
-            return .floats(values, count: n)
-        }
-    }
-}
-
-/// Runs a CBOR read, turning its error into a bad request.
-func read<T>(_ r: inout CBORReader, _ body: (inout CBORReader) throws(CBORError) -> T) throws(ThingSetStatus) -> T {
-    do { return try body(&r) } catch { throw .badRequest }
 }
