@@ -36,6 +36,7 @@ public struct CBOREncoder: ThingSetEncoder {
     public mutating func key(_ object: ThingSetObject) throws(ThingSetStatus) {
         if useNames { try text(object.name) } else { try uint(UInt64(object.id)) }
     }
+    public mutating func mapKey(_ object: ThingSetObject) throws(ThingSetStatus) { try key(object) }
     public mutating func separator() throws(ThingSetStatus) {}
     public var keysAreIDs: Bool { !useNames }
 }
@@ -114,7 +115,7 @@ public struct ThingSetNode<Model: ThingSetModel> {
         }
     }
 
-    private mutating func dispatch<E: ThingSetEncoder, R: ThingSetPayloadReader>(
+    mutating func dispatch<E: ThingSetEncoder, R: ThingSetPayloadReader>(
         _ request: ThingSetRequest, _ message: UnsafeBufferPointer<UInt8>, _ payload: inout R?,
         _ e: inout E, _ channel: inout ThingSetChannel) throws(ThingSetStatus) -> ThingSetStatus {
         // The overlays answer FETCH only.
@@ -197,7 +198,7 @@ public struct ThingSetNode<Model: ThingSetModel> {
             try children(of: target.id, channel) { o throws(ThingSetStatus) in
                 if !first { try e.separator() }
                 first = false
-                try e.key(o)
+                try e.mapKey(o)
                 try value(o, &e, channel)
             }
             try e.mapEnd()

@@ -183,8 +183,10 @@ public protocol ThingSetEncoder {
     mutating func arrayEnd() throws(ThingSetStatus)
     mutating func mapHeader(_ count: Int) throws(ThingSetStatus)
     mutating func mapEnd() throws(ThingSetStatus)
-    /// A map key: the object's ID or its name, as the request's endpoint was given.
+    /// An object named as an array item: its ID or its name, as the request's endpoint was given.
     mutating func key(_ object: ThingSetObject) throws(ThingSetStatus)
+    /// The same as a map key (JSON adds the colon).
+    mutating func mapKey(_ object: ThingSetObject) throws(ThingSetStatus)
     /// Whether objects are named by ID (binary with an ID endpoint) rather than by name or path.
     var keysAreIDs: Bool { get }
     /// Separates items in arrays and maps (JSON); nothing in CBOR.

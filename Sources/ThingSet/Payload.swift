@@ -120,6 +120,8 @@ public struct JSONPayloadReader: ThingSetPayloadReader {
     let text: UnsafeBufferPointer<UInt8>
     var position: Int
     let end: Int
+    /// A single value given where an array was expected (`!xAuth "token"`, spec D9).
+    var bareItem = false
     static let maximumDepth = 8
 
     public init(_ message: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) {
@@ -183,6 +185,10 @@ public struct JSONPayloadReader: ThingSetPayloadReader {
     }
 
     public mutating func beginArray() throws(ThingSetStatus) -> Int {
+        if bareItem {
+            bareItem = false
+            return 1
+        }
         try expect(UInt8(ascii: "["))
         return try countItems(closer: UInt8(ascii: "]"), pairs: false)
     }

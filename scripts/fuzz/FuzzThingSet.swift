@@ -72,6 +72,8 @@ public func fuzzThingSet(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         var out = [UInt8](repeating: 0, count: 256)
         let n = out.withUnsafeMutableBufferPointer { node.processBinary(message, into: $0, channel: &channel) }
         if n > 0 && out[0] < 0x80 { fatalError("an answer must start with a status") }
+        let t = out.withUnsafeMutableBufferPointer { node.processText(message, into: $0, channel: &channel) }
+        if t > 0 && out[0] != UInt8(ascii: ":") { fatalError("a text answer must start with a status") }
     }
     return 0
 }
