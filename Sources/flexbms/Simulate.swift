@@ -62,6 +62,8 @@ extension FlexBMS {
         var speed: Double = 1
         @Option(name: .customLong("thingset-tcp"), help: "With --realtime: serve ThingSet (binary mode) on TCP at HOST:PORT, e.g. 127.0.0.1:9001.")
         var thingsetTCP: String?
+        @Flag(name: .customLong("thingset-pty"), help: "With --realtime: serve ThingSet text mode on a pseudo-terminal (its path is printed), as on a serial port.")
+        var thingsetPTY = false
         @Option(name: .customLong("expert-token"), help: "With --thingset-tcp: the xAuth token of the expert role (writes settings).")
         var expertToken = "expert"
         @Option(name: .customLong("manufacturer-token"), help: "With --thingset-tcp: the xAuth token of the manufacturer role (writes calibration).")
@@ -94,7 +96,7 @@ extension FlexBMS {
                 try runRealtime(plan)
                 return
             }
-            guard thingsetTCP == nil else { throw CLIError("--thingset-tcp needs --realtime") }
+            guard thingsetTCP == nil && !thingsetPTY else { throw CLIError("--thingset-tcp and --thingset-pty need --realtime") }
             var progress = ProgressBar()
             let report: SimulationReport
             switch plan.profile {
@@ -147,6 +149,11 @@ extension FlexBMS {
                 }
                 print("ThingSet TCP on \(parts[0]):\(server!.port)")
             }
+            var pty: ThingSetPTY?
+            if thingsetPTY {
+                do { pty = try ThingSetPTY() } catch { throw CLIError("--thingset-pty: \(error)") }
+                print("ThingSet serial on \(pty!.path)")
+            }
             var simulation: Simulation<StandardProfile>
             do {
                 simulation = try Simulation(setup: plan.setup, profile: StandardProfile(kind, config: plan.config, seed: plan.setup.seed))
@@ -169,7 +176,7 @@ extension FlexBMS {
             print("virtual device: \(setup.cells)S \(setup.chemistry.name) \(fixed(Double(setup.capacityAh), 1)) Ah (\(kind.name), seed \(setup.seed)), \(speed == 1 ? "real time" : "\(fixed(speed, 0)) × real time")")
             fflush(nil)
             let forever = days == nil && duration == nil
-            device.run(speed: speed, server: server, durationMs: forever ? nil : plan.durationMs) { line in
+            device.run(speed: speed, server: server, pty: pty, durationMs: forever ? nil : plan.durationMs) { line in
                 print(line)
                 fflush(nil)
             }

@@ -169,6 +169,58 @@ finally:
     device.terminate()
     device.wait(timeout=5)
 
+# Text mode on a pseudo-terminal, with python-thingset's serial client (shell-compatible lines).
+import serial
+from python_thingset import ThingSetSerial
+
+device = subprocess.Popen(
+    [FLEXBMS, "sim", "--realtime", "--speed", "60", "--thingset-pty", "--cells", "16", "--capacity", "100",
+     "--duration", "1d"],
+    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+try:
+    line = device.stdout.readline()
+    check(line.startswith("ThingSet serial on /dev/pts/"), f"the device announces its pty: {line!r}")
+    pty = line.split()[-1]
+    time.sleep(0.5)
+    client = ThingSetSerial(pty)
+    r = client.get("Meas/rSOC_pct")
+    check(r.status_code == ThingSetStatus.CONTENT and isinstance(r.values[0].value, float), f"text GET: {r.data}")
+    r = client.fetch("Meas", ["rSOC_pct", "rBmsState"])
+    check(r.status_code == ThingSetStatus.CONTENT and r.data[1] == 3, f"text FETCH: {r.data}")
+    r = client.fetch("Input", [])
+    check(r.data == ["wChgEnable", "wDisEnable"], f"text discovery: {r.data}")
+    r = client.update("Conf/sCellOvervoltage_V", 3.7)
+    check(r.status_code == ThingSetStatus.UNAUTHORISED, f"text Conf write without xAuth: {r.status_code}")
+    r = client.exec("xAuth", ["expert"])
+    check(r.status_code == ThingSetStatus.CHANGED, f"text xAuth: {r.status_code}")
+    r = client.update("Conf/sCellOvervoltage_V", 3.7)
+    check(r.status_code == ThingSetStatus.CHANGED, f"text Conf write: {r.status_code}")
+    r = client.get("Conf/sCellOvervoltage_V")
+    check(r.data == 3.7, f"read back with three decimals: {r.data}")
+    r = client.update("Conf/sCellOvervoltage_V", 3.55)
+    check(r.status_code == ThingSetStatus.CONFLICT, f"text invalid write: {r.status_code}")
+    r = client.update("Input/wDisEnable", False)
+    check(r.status_code == ThingSetStatus.CHANGED, f"text input write: {r.status_code}")
+    r = client.exec("Conf/xPresetLFP", [100])
+    check(r.status_code == ThingSetStatus.CHANGED and r.data == 1, f"text preset: {r.data}")
+    client.disconnect()
+    # A plain line with its CRC, then a malformed one: answered with an error, still running.
+    with serial.Serial(pty, 115200, timeout=1) as port:
+        port.write(b"?Input null 61E655F6#\n")
+        answer = port.readline()
+        check(answer.startswith(b':85 ["wChgEnable","wDisEnable"] ') and answer.endswith(b"#\r\n"),
+              f"a plain line with CRC answered with CRC: {answer!r}")
+        port.write(b'?Meas ["rSOC_pct"\n')
+        answer = port.readline()
+        check(answer.startswith(b":A0 "), f"a malformed line: {answer!r}")
+        port.write(b"?Meas/rBmsState\n")
+        answer = port.readline()
+        check(answer.startswith(b":85 1 "), f"still answering (discharge off: state 1): {answer!r}")
+    check(device.poll() is None, "the device is still running")
+finally:
+    device.terminate()
+    device.wait(timeout=5)
+
 print(f"thingset interop: {checks} checks, {len(failures)} failed")
 for f in failures:
     print("  FAIL", f)

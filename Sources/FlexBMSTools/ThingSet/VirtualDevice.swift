@@ -30,7 +30,8 @@ public struct VirtualDevice<P: PowerProfile> {
 
     /// Runs until `durationMs` of simulated time (forever with `nil`), `speed` simulated
     /// seconds per second, answering requests between steps; `log` gets each BMS event as a line.
-    public mutating func run(speed: Double, server: ThingSetTCPServer?, durationMs: UInt64?, log: (String) -> Void) {
+    public mutating func run(speed: Double, server: ThingSetTCPServer?, pty: ThingSetPTY? = nil, durationMs: UInt64?,
+                             log: (String) -> Void) {
         let start = Date()
         while durationMs.map({ simulation.time.milliseconds < $0 }) ?? true {
             if let payg {
@@ -54,32 +55,49 @@ public struct VirtualDevice<P: PowerProfile> {
             repeat {
                 let wait = max(0, min(due.timeIntervalSinceNow, 0.05))
                 if let server {
-                    server.poll(timeoutMs: Int32(wait * 1000)) { request, channel in answer(request, &channel) }
+                    server.poll(timeoutMs: Int32(wait * (pty == nil ? 1000 : 100))) { request, channel in answer(request, &channel) }
                 } else if wait > 0 {
-                    Thread.sleep(forTimeInterval: wait)
+                    Thread.sleep(forTimeInterval: pty == nil ? wait : min(wait, 0.005))
                 }
+                if let pty { serveText(pty) }
             } while Date() < due
         }
     }
 
-    /// One request on the BMS's objects, between two steps.
-    mutating func answer(_ request: [UInt8], _ channel: inout ThingSetChannel) -> [UInt8] {
+    /// The serial port's pending lines, between two steps.
+    mutating func serveText(_ pty: ThingSetPTY) {
+        var node = ThingSetNode(model: objects())
+        pty.serve(&node)
+        takeBack(node.model)
+    }
+
+    func objects() -> BMSObjects {
         var objects = BMSObjects(bms: simulation.bms, tokens: tokens, nodeID: nodeID, firmwareVersion: "virtual",
                                  now: simulation.time.bmsTimestamp)
         objects.measurement = lastMeasurement
         objects.payg = payg
         objects.paygNow = simulation.time.milliseconds / 1000
-        var node = ThingSetNode(model: objects)
+        return objects
+    }
+
+    /// What a request changed goes back into the simulation (and the configuration file).
+    mutating func takeBack(_ model: BMSObjects) {
+        let bms = model.bms
+        simulation.withBatteryManager { $0 = bms }
+        payg = model.payg
+        if model.configChanged, let configPath {
+            try? ConfigFile.write(bms.config, to: configPath)
+        }
+    }
+
+    /// One request on the BMS's objects, between two steps.
+    mutating func answer(_ request: [UInt8], _ channel: inout ThingSetChannel) -> [UInt8] {
+        var node = ThingSetNode(model: objects())
         var out = [UInt8](repeating: 0, count: 4096)
         let n = request.withUnsafeBufferPointer { m in
             out.withUnsafeMutableBufferPointer { o in node.processBinary(m, into: o, channel: &channel) }
         }
-        let bms = node.model.bms
-        simulation.withBatteryManager { $0 = bms }
-        payg = node.model.payg
-        if node.model.configChanged, let configPath {
-            try? ConfigFile.write(bms.config, to: configPath)
-        }
+        takeBack(node.model)
         return Array(out[0..<n])
     }
 }

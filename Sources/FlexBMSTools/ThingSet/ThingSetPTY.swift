@@ -1,0 +1,75 @@
+import Foundation
+import Glibc
+import ThingSet
+
+/// ThingSet text mode on a pseudo-terminal (spec §9): the virtual device's serial port. A
+/// client opens `path` like a USB serial adapter (python-thingset's `ThingSetSerial`, a
+/// terminal program); each LF-terminated line is one request, answered on one CR LF line.
+public final class ThingSetPTY {
+    let master: Int32
+    /// The device path clients open, e.g. /dev/pts/3.
+    public let path: String
+    var buffer: [UInt8] = []
+    public var port = ThingSetSerialPort()
+    /// A line longer than this is dropped whole (spec §9.1).
+    public static let maximumLine = 512
+
+    public enum Failure: Error, CustomStringConvertible {
+        case open(String)
+        public var description: String {
+            switch self {
+            case .open(let why): "cannot open a pseudo-terminal: \(why)"
+            }
+        }
+    }
+
+    public init() throws {
+        // /dev/ptmx, then unlock the slave and ask its number (Linux ioctls TIOCSPTLCK and
+        // TIOCGPTN; posix_openpt and friends are not in Swift's Glibc module).
+        let fd = open("/dev/ptmx", O_RDWR | O_NOCTTY)
+        guard fd >= 0 else { throw Failure.open("/dev/ptmx: " + String(cString: strerror(errno))) }
+        var unlock: Int32 = 0
+        var number: UInt32 = 0
+        guard ioctl(fd, 0x4004_5431, &unlock) == 0, ioctl(fd, 0x8004_5430, &number) == 0 else {
+            let why = String(cString: strerror(errno))
+            close(fd)
+            throw Failure.open(why)
+        }
+        let name = "/dev/pts/\(number)"
+        // Raw on our side too: no echo, no line editing, no CR/LF translation.
+        var t = termios()
+        tcgetattr(fd, &t)
+        cfmakeraw(&t)
+        tcsetattr(fd, TCSANOW, &t)
+        let flags = fcntl(fd, F_GETFL)
+        _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
+        master = fd
+        path = name
+    }
+
+    deinit { close(master) }
+
+    /// Reads what arrived and answers every complete line with `node`.
+    public func serve<Model: ThingSetModel>(_ node: inout ThingSetNode<Model>) {
+        var chunk = [UInt8](repeating: 0, count: 1024)
+        while true {
+            let n = read(master, &chunk, chunk.count)
+            guard n > 0 else { break }  // EAGAIN, or no client (EIO)
+            buffer += chunk[0..<n]
+        }
+        while let lf = buffer.firstIndex(of: 0x0A) {
+            var line = Array(buffer[0..<lf])
+            buffer.removeFirst(lf + 1)
+            guard line.count <= ThingSetPTY.maximumLine else { continue }
+            var out = [UInt8](repeating: 0, count: 4096)
+            let count = line.count
+            let n = line.withUnsafeMutableBufferPointer { l in
+                out.withUnsafeMutableBufferPointer { o in port.process(l, count: count, node: &node, into: o) }
+            }
+            guard n > 0 else { continue }
+            let answer = Array(out[0..<n]) + [0x0D, 0x0A]
+            _ = answer.withUnsafeBytes { write(master, $0.baseAddress, $0.count) }
+        }
+        if buffer.count > ThingSetPTY.maximumLine { buffer = [] }
+    }
+}
