@@ -1,4 +1,5 @@
 import ArgumentParser
+import BMSCore
 import FlexBMSTools
 import Foundation
 import ThingSet
@@ -212,5 +213,83 @@ extension FlexBMS {
                 }
             }
         }
+    }
+}
+
+extension FlexBMS {
+    struct Monitor: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A live view of a device: cells, current, SOC, temperatures, state and alarms.",
+            discussion: "Reads Meas every --interval seconds and redraws the view (Ctrl-C to stop). With --once it prints one view and exits; with --json one JSON object per reading.")
+        @OptionGroup var options: DeviceOptions
+        @Option(help: "Seconds between readings.") var interval: Double = 1
+        @Flag(help: "Print one reading and exit.") var once = false
+
+        func validate() throws {
+            guard interval >= 0.1 && interval <= 3600 else { throw ValidationError("--interval must be 0.1 to 3600 s, got \(interval)") }
+        }
+
+        func run() throws {
+            let client = try options.connect()
+            var first = true
+            while true {
+                let (status, payload) = try send(client) { w in
+                    try w.byte(ThingSetFunction.get.rawValue)
+                    try w.text("Meas")
+                }
+                guard status == ThingSetStatus.content.rawValue else {
+                    printError("Meas: \(statusName(status))")
+                    throw ExitCode(1)
+                }
+                let json = try CBORJSON.text(payload)
+                if options.json {
+                    print(json)
+                } else {
+                    let view = MonitorView.render(json)
+                    if !first && !once { print("\u{1B}[H\u{1B}[2J", terminator: "") }  // clear a terminal between views
+                    print(view)
+                }
+                fflush(nil)
+                first = false
+                if once { return }
+                Thread.sleep(forTimeInterval: interval)
+            }
+        }
+    }
+}
+
+/// The monitor's text view of a `Meas` reading.
+enum MonitorView {
+    static func render(_ json: String) -> String {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else { return json }
+        func number(_ key: String) -> Double? { (object[key] as? NSNumber)?.doubleValue }
+        func fixed(_ x: Double?, _ d: Int) -> String { x.map { String(format: "%.\(d)f", $0) } ?? "–" }
+        let states = ["OFF", "CHG only", "DIS only", "NORMAL", "SHUTDOWN"]
+        let state = (object["rBmsState"] as? Int).map { $0 < states.count ? states[$0] : "\($0)" } ?? "–"
+        var lines: [String] = []
+        lines.append("pack \(fixed(number("rPackVoltage_V"), 2)) V  \(fixed(number("rPackCurrent_A"), 2)) A  SOC \(fixed(number("rSOC_pct"), 1)) %  SOH \(fixed(number("rSOH_pct"), 1)) %  state \(state)")
+        lines.append("limits: charge \(fixed(number("rChargeCurrentLimit_A"), 1)) A, discharge \(fixed(number("rDischargeCurrentLimit_A"), 1)) A")
+        let cells = (object["rCellVoltages_V"] as? [Any])?.compactMap { ($0 as? NSNumber)?.doubleValue } ?? []
+        let lo = cells.filter { $0 > 0 }.min(), hi = cells.max()
+        let balancing = object["rBalancingStatus"] as? Int ?? 0
+        for (k, v) in cells.enumerated() where v > 0 {
+            var marks = ""
+            if v == lo { marks += "  lowest" }
+            if v == hi { marks += "  highest" }
+            if balancing & (1 << k) != 0 { marks += "  balancing" }
+            lines.append(String(format: "  cell %2d  %.3f V", k + 1, v) + marks)
+        }
+        if let lo, let hi { lines.append(String(format: "  spread %.0f mV", (hi - lo) * 1000)) }
+        let temps = (object["rCellTemps_degC"] as? [Any])?.compactMap { ($0 as? NSNumber)?.doubleValue } ?? []
+        lines.append("temperatures: cells " + temps.map { String(format: "%.1f", $0) }.joined(separator: " ") + " °C, MOSFETs \(fixed(number("rMOSFETTemp_degC"), 1)) °C")
+        let flags = object["rErrorFlags"] as? Int ?? 0
+        var alarms: [String] = []
+        var raw: UInt8 = 0
+        while let fault = Fault(rawValue: raw) {
+            if flags & (1 << Int(raw)) != 0 { alarms.append(fault.snakeName) }
+            raw += 1
+        }
+        lines.append("alarms: " + (alarms.isEmpty ? "none" : alarms.joined(separator: ", ")))
+        return lines.joined(separator: "\n")
     }
 }

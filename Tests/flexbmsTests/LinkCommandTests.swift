@@ -79,6 +79,10 @@ import Testing
         #expect(r.status == 1 && r.stderr.contains("A4 Not Found"))
         r = try flexbms(["set", "Input/wChgEnable", "{x", "--device", url])
         #expect(r.status != 0 && r.stderr.contains("not a JSON value"))
+        // The monitor's one-shot view.
+        r = try flexbms(["monitor", "--once", "--device", url])
+        #expect(r.status == 0 && r.stdout.hasPrefix("pack ") && r.stdout.contains("  cell 16  ")
+                && r.stdout.contains("alarms: none") && r.stdout.contains("state NORMAL"), "\(r.stdout)")
         // The schema lists every object with its ID, type and access.
         r = try flexbms(["schema", "--json", "--device", url])
         let rows = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [[String: Any]]
