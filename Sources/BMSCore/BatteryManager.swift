@@ -101,7 +101,8 @@ public struct BatteryManager: Sendable {
             events.append(BMSEvent(kind: change, time: now, state: switching.state))
         }
         if fresh, let kind = terminal.update(measurement, commanded: switching.command,
-                                             idleCurrent: config.balancing.idleCurrent) {
+                                             idleCurrent: config.balancing.idleCurrent,
+                                             reviving: protection.active.contains(.cellUndervoltage)) {
             events.append(BMSEvent(kind: kind, time: now, value: measurement.packVoltage ?? 0, state: switching.state))
         }
         if switching.update(allowed: allowedDirections, current: fresh ? measurement.current : 0,

@@ -48,7 +48,10 @@ public struct AuthTokens: Sendable {
 /// - the pay-as-you-go group `PAYG` (0x08) from 0x1D0: `rPaygEnforced`, `rPaygCreditLeft_s`,
 ///   `rPaygLocked` (discharge off for lack of credit), `rPaygLockoutLeft_s` (invalid entries),
 ///   and `xPaygToken(uToken)` (0x1D4/0x1D5, anyone), which answers 0 accepted, 1 already used,
-///   2 invalid, 3 locked out, −1 when the device has no PAYG provisioning.
+///   2 invalid, 3 locked out, −1 when the device has no PAYG provisioning;
+/// - the event log: group `Rec` (0x06) with the records object `EventLog_32` (0x1E0), each
+///   record `t_s` (0x1E1, uptime seconds), `rEvent` (0x1E2), `rFault` (0x1E3, "" if none),
+///   `rCell` (0x1E4, from 1; 0 if none), `rValue` (0x1E5), `rBmsState` (0x1E6).
 ///
 /// Access: measurements read by anyone; `s` settings written by experts, `p` settings by the
 /// manufacturer; the enable inputs by anyone. A Conf UPDATE is applied as one validated
@@ -73,6 +76,8 @@ public struct BMSObjects: ThingSetModel {
     /// seconds, see the PAYG module).
     public var payg: PAYGDevice?
     public var paygNow: UInt64 = 0
+    /// The last events, for `Rec/EventLog_32`.
+    public var log = EventLog()
 
     public init(bms: BatteryManager, tokens: AuthTokens, nodeID: InlineArray<16, UInt8>,
                 firmwareVersion: StaticString, now: Timestamp) {
@@ -85,7 +90,7 @@ public struct BMSObjects: ThingSetModel {
 
     // MARK: The table
 
-    static let fixedCount = 41
+    static let fixedCount = 49
     static let arrayCount = 4
 
     public var objectCount: Int { BMSObjects.fixedCount + ConfigField.singleValueCount + BMSObjects.arrayCount }
@@ -155,8 +160,16 @@ public struct BMSObjects: ThingSetModel {
         case 38: return ThingSetObject(id: 0x1D3, parent: 0x08, name: "rPaygLockoutLeft_s", kind: .item(.u32), access: r)
         case 39: return ThingSetObject(id: 0x1D4, parent: 0x08, name: "xPaygToken", kind: .function(returnsInt: true),
                                        access: ThingSetObject.readWrite)
-        default: return ThingSetObject(id: 0x1D5, parent: 0x1D4, name: "uToken", kind: .parameter(.string),
+        case 40: return ThingSetObject(id: 0x1D5, parent: 0x1D4, name: "uToken", kind: .parameter(.string),
                                        access: ThingSetObject.readWrite)
+        case 41: return ThingSetObject(id: 0x06, parent: 0, name: "Rec", kind: .group, access: r)
+        case 42: return ThingSetObject(id: 0x1E0, parent: 0x06, name: "EventLog_32", kind: .records(maximum: 32), access: r)
+        case 43: return ThingSetObject(id: 0x1E1, parent: 0x1E0, name: "t_s", kind: .item(.u32), access: r)
+        case 44: return ThingSetObject(id: 0x1E2, parent: 0x1E0, name: "rEvent", kind: .item(.string), access: r)
+        case 45: return ThingSetObject(id: 0x1E3, parent: 0x1E0, name: "rFault", kind: .item(.string), access: r)
+        case 46: return ThingSetObject(id: 0x1E4, parent: 0x1E0, name: "rCell", kind: .item(.u8), access: r)
+        case 47: return ThingSetObject(id: 0x1E5, parent: 0x1E0, name: "rValue", kind: .item(.f32(decimals: 3)), access: r)
+        default: return ThingSetObject(id: 0x1E6, parent: 0x1E0, name: "rBmsState", kind: .item(.u8), access: r)
         }
     }
 
@@ -297,6 +310,33 @@ public struct BMSObjects: ThingSetModel {
             try e.float(value(k), decimals: decimals)
         }
         try e.arrayEnd()
+    }
+
+    public func recordCount(_ id: UInt16) -> Int { id == 0x1E0 ? log.count : 0 }
+
+    public func encodeRecordItem<E: ThingSetEncoder>(_ records: UInt16, index: Int, item: UInt16,
+                                                    to e: inout E) throws(ThingSetStatus) {
+        guard records == 0x1E0, let event = log[index] else { throw .notFound }
+        switch item {
+        case 0x1E1: try e.uint(UInt64(event.time.milliseconds / 1000))
+        case 0x1E2: try e.text(ThingSetName(event.kind.logName))
+        case 0x1E3: try e.text(ThingSetName(event.fault?.logName ?? ""))
+        case 0x1E4:
+            // A cell number where the event is about a cell (a fault of a cell, a
+            // self-discharging cell); 0 otherwise.
+            var cell = 0
+            if let i = event.index {
+                if let f = event.fault, f.concernsCell {
+                    cell = Int(i) + 1
+                } else if event.fault == nil && event.kind == .selfDischarge {
+                    cell = Int(i) + 1
+                }
+            }
+            try e.uint(UInt64(cell))
+        case 0x1E5: try e.float(event.value, decimals: 3)
+        case 0x1E6: try e.uint(UInt64(event.state.rawValue))
+        default: throw .notFound
+        }
     }
 
     // MARK: UPDATE

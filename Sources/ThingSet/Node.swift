@@ -111,8 +111,49 @@ public struct ThingSetNode<Model: ThingSetModel> {
             guard let k = model.index(path: UnsafeBufferPointer(rebasing: message[r])) else { throw .notFound }
             return model.object(at: k)
         case .record:
-            throw .notFound  // no records objects yet
+            throw .notFound  // resolved by `record(_:)`
         }
+    }
+
+    /// A record endpoint: `[id, index]` in binary mode, `Records/index` as a text path.
+    private func record(_ endpoint: ThingSetEndpoint, _ message: UnsafeBufferPointer<UInt8>) -> (ThingSetObject, Int)? {
+        switch endpoint {
+        case .record(let id, let index):
+            guard id <= UInt32(UInt16.max), let k = model.index(of: UInt16(id)) else { return nil }
+            let o = model.object(at: k)
+            guard case .records = o.kind else { return nil }
+            return (o, Int(index))
+        case .path(let r):
+            // The last element all digits, the rest naming a records object.
+            guard let slash = message[r].lastIndex(of: UInt8(ascii: "/")), slash + 1 < r.upperBound else { return nil }
+            var index = 0
+            for c in message[(slash + 1)..<r.upperBound] {
+                guard c >= 0x30 && c <= 0x39, index < 1_000_000 else { return nil }
+                index = index * 10 + Int(c - 0x30)
+            }
+            guard let k = model.index(path: UnsafeBufferPointer(rebasing: message[r.lowerBound..<slash])) else { return nil }
+            let o = model.object(at: k)
+            guard case .records = o.kind else { return nil }
+            return (o, index)
+        case .id:
+            return nil
+        }
+    }
+
+    /// One record as a map of its items.
+    private func encodeRecord<E: ThingSetEncoder>(_ records: ThingSetObject, _ index: Int, _ e: inout E,
+                                                  _ channel: ThingSetChannel) throws(ThingSetStatus) {
+        var n = 0
+        try children(of: records.id, channel) { _ throws(ThingSetStatus) in n += 1 }
+        try e.mapHeader(n)
+        var first = true
+        try children(of: records.id, channel) { item throws(ThingSetStatus) in
+            if !first { try e.separator() }
+            first = false
+            try e.mapKey(item)
+            try model.encodeRecordItem(records.id, index: index, item: item.id, to: &e)
+        }
+        try e.mapEnd()
     }
 
     mutating func dispatch<E: ThingSetEncoder, R: ThingSetPayloadReader>(
@@ -123,6 +164,13 @@ public struct ThingSetNode<Model: ThingSetModel> {
             || id == UInt32(ThingSetWellKnown.paths) {
             guard request.function == .fetch, request.payload != nil else { throw .methodNotAllowed }
             try overlay(UInt16(id), &payload!, message, &e, channel)
+            return .content
+        }
+        if let (records, index) = record(request.endpoint, message) {
+            guard request.function == .get else { throw .methodNotAllowed }
+            guard records.readable(by: channel.roles) else { throw .unauthorized }
+            guard index < model.recordCount(records.id) else { throw .notFound }
+            try encodeRecord(records, index, &e, channel)
             return .content
         }
         let target = try resolve(request.endpoint, message)
@@ -169,6 +217,7 @@ public struct ThingSetNode<Model: ThingSetModel> {
         case .item: try model.encodeValue(o.id, to: &e)
         case .group, .subset, .parameter: try e.null()
         case .function: try names(of: o.id, &e, channel)
+        case .records: try e.uint(UInt64(model.recordCount(o.id)))
         }
     }
 
@@ -213,6 +262,14 @@ public struct ThingSetNode<Model: ThingSetModel> {
                 if !first { try e.separator() }
                 first = false
                 try pathOrID(o, &e)
+            }
+            try e.arrayEnd()
+        case .records:
+            let n = model.recordCount(target.id)
+            try e.arrayHeader(n)
+            for k in 0..<n {
+                if k > 0 { try e.separator() }
+                try encodeRecord(target, k, &e, channel)
             }
             try e.arrayEnd()
         case .parameter:
@@ -344,6 +401,7 @@ public struct ThingSetNode<Model: ThingSetModel> {
         switch o.kind {
         case .group: try e.text("group")
         case .subset: try e.text("subset")
+        case .records: try e.text("record")
         case .item(let t), .parameter(let t): try e.text(ThingSetName(t.name))
         case .function(let returnsInt):
             // "(f32,u32)->(i32)": the parameters' types in order.

@@ -75,6 +75,9 @@ public enum ThingSetKind: Sendable, Equatable {
     case parameter(ThingSetType)
     /// A subset: the items whose `subsets` mask has `bit` set.
     case subset(bit: UInt8)
+    /// A records object (spec §7): an array of records, each with the items that are its
+    /// children; at most `maximum` records.
+    case records(maximum: UInt16)
 }
 
 /// Roles of a channel (spec §1.6): bit 0 user, bit 1 expert, bit 2 manufacturer.
@@ -210,6 +213,18 @@ public protocol ThingSetModel {
     /// Runs function `id`; returns its int32 result, if it has one.
     mutating func exec(_ id: UInt16, _ parameters: ThingSetParameters, message: UnsafeBufferPointer<UInt8>,
                        roles: inout ThingSetRoles) throws(ThingSetStatus) -> Int32?
+    /// The number of records in records object `id` (0 for a model without records).
+    func recordCount(_ id: UInt16) -> Int
+    /// Writes item `item` of record `index` (0 = oldest) of records object `records`.
+    func encodeRecordItem<E: ThingSetEncoder>(_ records: UInt16, index: Int, item: UInt16, to e: inout E) throws(ThingSetStatus)
+}
+
+extension ThingSetModel {
+    public func recordCount(_ id: UInt16) -> Int { 0 }
+    public func encodeRecordItem<E: ThingSetEncoder>(_ records: UInt16, index: Int, item: UInt16,
+                                                    to e: inout E) throws(ThingSetStatus) {
+        throw .notFound
+    }
 }
 
 extension ThingSetModel {

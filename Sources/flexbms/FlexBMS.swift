@@ -9,6 +9,6 @@ struct FlexBMS: ParsableCommand {
         abstract: "FlexBMS: configure, simulate and talk to a FlexBMS battery management system.",
         version: "0.1.0",
         subcommands: [Config.self, Sim.self, Calibrate.self, Bench.self, PAYGCommand.self,
-                      Get.self, Set.self, Exec.self, Schema.self, Monitor.self]
+                      Get.self, Set.self, Exec.self, Schema.self, Monitor.self, Log.self]
     )
 }

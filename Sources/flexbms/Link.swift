@@ -293,3 +293,44 @@ enum MonitorView {
         return lines.joined(separator: "\n")
     }
 }
+
+extension FlexBMS {
+    struct Log: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The device's last events (Rec/EventLog_32): which fault, which cell, since when.",
+            discussion: "Times are the device's uptime in seconds. The log keeps the last 32 events.")
+        @OptionGroup var options: DeviceOptions
+
+        func run() throws {
+            let client = try options.connect()
+            let (status, payload) = try send(client) { w in
+                try w.byte(ThingSetFunction.get.rawValue)
+                try w.text("Rec/EventLog_32")
+            }
+            guard status == ThingSetStatus.content.rawValue else {
+                printError("Rec/EventLog_32: \(statusName(status))")
+                throw ExitCode(1)
+            }
+            let json = try CBORJSON.text(payload)
+            if options.json {
+                print(json)
+                return
+            }
+            guard let records = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]] else {
+                print(json)
+                return
+            }
+            if records.isEmpty { print("no events") }
+            let states = ["OFF", "CHG", "DIS", "NORMAL", "SHUTDOWN"]
+            for r in records {
+                let t = (r["t_s"] as? Int) ?? 0
+                var line = String(format: "%8d s  %@", t, (r["rEvent"] as? String) ?? "?")
+                if let f = r["rFault"] as? String, !f.isEmpty { line += " \(f)" }
+                if let c = r["rCell"] as? Int, c > 0 { line += " cell \(c)" }
+                if let v = (r["rValue"] as? NSNumber)?.doubleValue, v != 0 { line += " value \(CBORJSON.number(Float(v)))" }
+                if let s = r["rBmsState"] as? Int, s < states.count { line += "  (\(states[s]))" }
+                print(line)
+            }
+        }
+    }
+}

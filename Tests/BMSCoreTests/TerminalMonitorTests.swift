@@ -54,3 +54,36 @@ import Testing
         #expect(!rig.bms.terminal.chargerPresent && !rig.bms.command.switches.chargeOn)
     }
 }
+
+@Suite struct TerminalMonitorDiodeTests {
+    /// A full pack (charge switch open) with its charger at the terminals: one charger_present,
+    /// not one each time the ideal diode closes the charge switch for a load and opens it again.
+    @Test func aChargerAtAFullPackIsReportedOnce() {
+        var monitor = TerminalMonitor()
+        var events = 0
+        var t: UInt32 = 0
+        for cycle in 0..<6 {
+            // 20 s with the charge switch open and the charger holding the terminals, then 20 s
+            // with it closed by the diode (a load, no charge current).
+            for _ in 0..<20 {
+                var m = Measurement(timestamp: Timestamp(milliseconds: t), cellVoltage: 3.37)
+                m.stackVoltage = 16 * 3.37
+                m.packVoltage = 55.2
+                if monitor.update(m, commanded: SwitchCommand(chargeOn: false, dischargeOn: true), idleCurrent: 0.1,
+                                  reviving: false) != nil { events += 1 }
+                t += 1000
+            }
+            for _ in 0..<20 {
+                var m = Measurement(timestamp: Timestamp(milliseconds: t), cellVoltage: 3.37, current: -5)
+                m.stackVoltage = 16 * 3.37
+                m.packVoltage = 16 * 3.37
+                if monitor.update(m, commanded: SwitchCommand(chargeOn: true, dischargeOn: true), idleCurrent: 0.1,
+                                  reviving: false) != nil { events += 1 }
+                t += 1000
+            }
+            _ = cycle
+        }
+        #expect(events == 1)
+        #expect(monitor.chargerPresent)
+    }
+}

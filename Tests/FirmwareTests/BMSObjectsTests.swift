@@ -121,7 +121,7 @@ func ask(_ n: inout ThingSetNode<BMSObjects>, _ request: String, _ channel: inou
         #expect(answer == bytes("85 F6 81 A3 18 1A 72") + Array("sCellOvervoltage_V".utf8)
                 + bytes("18 1B 63 663332 18 1C 18 67"))
         // Discovery of the root lists the groups, the root items and the subset.
-        #expect(ask(&n, "05 00 F6", &c) == bytes("85 F6 88 18 1D 18 20 04 05 07 09 18 31 08"))
+        #expect(ask(&n, "05 00 F6", &c) == bytes("85 F6 89 18 1D 18 20 04 05 07 09 18 31 08 06"))
     }
 
     @Test func aTokenEnteredOverThingSetAddsCreditOnce() {
@@ -146,5 +146,30 @@ func ask(_ n: inout ThingSetNode<BMSObjects>, _ request: String, _ channel: inou
         var entries: [UInt8] = []
         while let e = n.model.bms.nextEvent() { if e.kind == .paygEntry, let i = e.index { entries.append(i) } }
         #expect(entries == [0, 1, 2])
+    }
+
+    @Test func theEventLogAsRecords() {
+        var n = node()
+        var c = ThingSetChannel()
+        // 40 events: the log keeps the last 32.
+        for k in 0..<40 {
+            n.model.log.append(BMSEvent(kind: .trip, time: Timestamp(milliseconds: UInt32(k) * 1000), fault: .cellOvervoltage,
+                                        index: 6, value: 3.81, state: .chargeOnly))
+        }
+        #expect(n.model.log.count == 32 && n.model.log.total == 40)
+        // The group shows the count; record 0 is the oldest kept (t = 8 s): cell 7.
+        #expect(ask(&n, "01 06", &c) == bytes("85 F6 A1 19 01 E0 18 20"))
+        let first = ask(&n, "01 82 19 01 E0 00", &c)
+        #expect(first.prefix(3) == [0x85, 0xF6, 0xA6])
+        #expect(first.contains(0x08) && first.contains(0x07))   // t_s 8, rCell 7
+        #expect(ask(&n, "01 82 19 01 E0 18 20", &c) == bytes("A4 F6 F6"))   // index 32: beyond
+        // Text mode: the path with the index.
+        var out = [UInt8](repeating: 0, count: 512)
+        let line = Array("?Rec/EventLog_32/31".utf8)
+        let count = line.withUnsafeBufferPointer { l in
+            out.withUnsafeMutableBufferPointer { o in n.processText(l, into: o, channel: &c) }
+        }
+        #expect(String(decoding: out[0..<count], as: UTF8.self)
+                == #":85 {"t_s":39,"rEvent":"trip","rFault":"cell_overvoltage","rCell":7,"rValue":3.810,"rBmsState":1}"#)
     }
 }

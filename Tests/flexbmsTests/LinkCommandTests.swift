@@ -83,6 +83,9 @@ import Testing
         r = try flexbms(["monitor", "--once", "--device", url])
         #expect(r.status == 0 && r.stdout.hasPrefix("pack ") && r.stdout.contains("  cell 16  ")
                 && r.stdout.contains("alarms: none") && r.stdout.contains("state NORMAL"), "\(r.stdout)")
+        // The event log: the configuration changes above are in it.
+        r = try flexbms(["log", "--device", url])
+        #expect(r.status == 0 && r.stdout.contains(" s  config  (NORMAL)"), "\(r.stdout)")
         // The schema lists every object with its ID, type and access.
         r = try flexbms(["schema", "--json", "--device", url])
         let rows = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [[String: Any]]

@@ -24,7 +24,12 @@ public struct TerminalMonitor: Sendable {
     public init() {}
 
     /// Judges `m` taken with the switches `commanded`; returns the event it causes, if any.
-    mutating func update(_ m: Measurement, commanded: SwitchCommand, idleCurrent: Float) -> BMSEventKind? {
+    /// `reviving`: the charge switch is closed because of the charger (under the full cutoff);
+    /// closed for another reason (the ideal diode while discharging), it says nothing about
+    /// the charger, which then stays as it was judged — otherwise a charger at a full pack
+    /// would be lost and found again each time the diode switch closes and opens.
+    mutating func update(_ m: Measurement, commanded: SwitchCommand, idleCurrent: Float,
+                         reviving: Bool = true) -> BMSEventKind? {
         guard let terminal = m.packVoltage, let stack = m.stackVoltage, stack > 1 else { return nil }
         let now = m.timestamp
         var event: BMSEventKind?
@@ -43,7 +48,7 @@ public struct TerminalMonitor: Sendable {
                 chargerSince = nil
                 chargerPresent = false
             }
-        } else if chargerPresent {
+        } else if chargerPresent && reviving {
             if m.current > idleCurrent { lastChargeCurrent = now }
             if let last = lastChargeCurrent, now.milliseconds(since: last) >= TerminalMonitor.goneAfterMs {
                 chargerPresent = false

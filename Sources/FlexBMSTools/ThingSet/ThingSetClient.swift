@@ -136,7 +136,7 @@ public enum CBORJSON {
     }
 
     /// A float with at most 7 significant digits and no trailing zeros.
-    static func number(_ x: Float) -> String {
+    public static func number(_ x: Float) -> String {
         if x == x.rounded() && abs(x) < 1e7 { return String(Int(x)) }
         var s = String(format: "%.7g", Double(x))
         if s.contains("e") { return s }

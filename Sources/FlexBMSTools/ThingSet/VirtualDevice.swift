@@ -16,6 +16,8 @@ public struct VirtualDevice<P: PowerProfile> {
     var lastMeasurement: BMSCore.Measurement?
     /// The pay-as-you-go decoder, if the device is provisioned; its clock is the simulated time.
     public var payg: PAYGDevice?
+    /// The last events, served as `Rec/EventLog_32`.
+    public var log = EventLog()
 
     public init(simulation: Simulation<P>, tokens: AuthTokens, configPath: String?) {
         self.simulation = simulation
@@ -43,6 +45,7 @@ public struct VirtualDevice<P: PowerProfile> {
             let record = simulation.step()
             lastMeasurement = record.measurement
             while let e = simulation.nextEvent() {
+                self.log.append(e)
                 let r = SimulationRunner.eventRecord(e, at: simulation.time)
                 var line = String(format: "t=%.1f s %@", r.seconds, r.kind)
                 if let f = r.fault { line += " \(f)" }
@@ -77,6 +80,7 @@ public struct VirtualDevice<P: PowerProfile> {
         objects.measurement = lastMeasurement
         objects.payg = payg
         objects.paygNow = simulation.time.milliseconds / 1000
+        objects.log = log
         return objects
     }
 
