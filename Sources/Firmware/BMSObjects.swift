@@ -78,6 +78,10 @@ public struct BMSObjects: ThingSetModel {
     public var paygNow: UInt64 = 0
     /// The last events, for `Rec/EventLog_32`.
     public var log = EventLog()
+    /// `_Reporting/mLive`: periodic `mLive` reports on, and their period (at least 100 ms).
+    public var reportEnable = true
+    public var reportPeriodMs: UInt32 = 1000
+    var stagedReport: (enable: Bool, periodMs: UInt32)?
 
     public init(bms: BatteryManager, tokens: AuthTokens, nodeID: InlineArray<16, UInt8>,
                 firmwareVersion: StaticString, now: Timestamp) {
@@ -90,7 +94,7 @@ public struct BMSObjects: ThingSetModel {
 
     // MARK: The table
 
-    static let fixedCount = 49
+    static let fixedCount = 53
     static let arrayCount = 4
 
     public var objectCount: Int { BMSObjects.fixedCount + ConfigField.singleValueCount + BMSObjects.arrayCount }
@@ -169,7 +173,11 @@ public struct BMSObjects: ThingSetModel {
         case 45: return ThingSetObject(id: 0x1E3, parent: 0x1E0, name: "rFault", kind: .item(.string), access: r)
         case 46: return ThingSetObject(id: 0x1E4, parent: 0x1E0, name: "rCell", kind: .item(.u8), access: r)
         case 47: return ThingSetObject(id: 0x1E5, parent: 0x1E0, name: "rValue", kind: .item(.f32(decimals: 3)), access: r)
-        default: return ThingSetObject(id: 0x1E6, parent: 0x1E0, name: "rBmsState", kind: .item(.u8), access: r)
+        case 48: return ThingSetObject(id: 0x1E6, parent: 0x1E0, name: "rBmsState", kind: .item(.u8), access: r)
+        case 49: return ThingSetObject(id: 0x2F, parent: 0, name: "_Reporting", kind: .group, access: r)
+        case 50: return ThingSetObject(id: 0x310, parent: 0x2F, name: "mLive", kind: .group, access: r)
+        case 51: return ThingSetObject(id: 0x311, parent: 0x310, name: "sEnable", kind: .item(.bool), access: ThingSetObject.readWrite)
+        default: return ThingSetObject(id: 0x313, parent: 0x310, name: "sPeriod_ms", kind: .item(.u32), access: ThingSetObject.readWrite)
         }
     }
 
@@ -297,6 +305,8 @@ public struct BMSObjects: ThingSetModel {
         case 0x1D3:
             let until = payg?.state.lockedUntil ?? 0
             try e.uint(until > paygNow ? min(until - paygNow, UInt64(UInt32.max)) : 0)
+        case 0x311: try e.bool(reportEnable)
+        case 0x313: try e.uint(UInt64(reportPeriodMs))
         case 0x90: try e.bool(bms.inputs.chargeEnable)
         case 0x91: try e.bool(bms.inputs.dischargeEnable)
         default: throw .notFound
@@ -343,6 +353,15 @@ public struct BMSObjects: ThingSetModel {
 
     public mutating func stage(_ id: UInt16, _ value: ThingSetValue, message: UnsafeBufferPointer<UInt8>) throws(ThingSetStatus) {
         switch id {
+        case 0x311, 0x313:
+            var report = stagedReport ?? (reportEnable, reportPeriodMs)
+            switch value {
+            case .bool(let b) where id == 0x311: report.enable = b
+            case .int(let n) where id == 0x313: report.periodMs = UInt32(max(n, 100))  // spec §6.3: at least 100 ms
+            default: throw .unsupportedFormat
+            }
+            stagedReport = report
+            return
         case 0x90, 0x91:
             guard case .bool(let b) = value else { throw .unsupportedFormat }
             var inputs = stagedInputs ?? bms.inputs
@@ -406,11 +425,13 @@ public struct BMSObjects: ThingSetModel {
             configChanged = true
         }
         if let inputs = stagedInputs { bms.inputs = inputs }
+        if let report = stagedReport { (reportEnable, reportPeriodMs) = report }
     }
 
     public mutating func discard() {
         staged = nil
         stagedInputs = nil
+        stagedReport = nil
     }
 
     // MARK: EXEC

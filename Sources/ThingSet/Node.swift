@@ -39,6 +39,8 @@ public struct CBOREncoder: ThingSetEncoder {
     public mutating func mapKey(_ object: ThingSetObject) throws(ThingSetStatus) { try key(object) }
     public mutating func separator() throws(ThingSetStatus) {}
     public var keysAreIDs: Bool { !useNames }
+    /// One byte as it is (a message's first byte).
+    public mutating func raw(_ b: UInt8) throws(ThingSetStatus) { try run { w throws(CBORError) in try w.byte(b) } }
 }
 
 /// Well-known IDs of the protocol (spec §1.3).

@@ -138,3 +138,56 @@ extension ThingSetNode {
         }
     }
 }
+
+extension ThingSetNode {
+    /// A report of subset `id` (spec §6.2): text `#mLive {"Meas":{…}}` nested by group, or
+    /// binary `1F <id> {item id: value}`. Returns its length, 0 when `id` is not a subset or the
+    /// report does not fit. Reports are never answered.
+    public func report(_ id: UInt16, text: Bool, into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        guard let k = model.index(of: id) else { return 0 }
+        let subset = model.object(at: k)
+        guard case .subset(let bit) = subset.kind else { return 0 }
+        var members = 0
+        for i in 0..<model.objectCount where model.object(at: i).subsets & (1 << bit) != 0 { members += 1 }
+        do throws(ThingSetStatus) {
+            if text {
+                var w = JSONWriter(out)
+                try w.put(UInt8(ascii: "#"))
+                for c in 0..<subset.name.count { try w.put(subset.name.byte(at: c)) }
+                try w.put(UInt8(ascii: " "))
+                try w.mapHeader(0)
+                var group: UInt16?
+                for i in 0..<model.objectCount {
+                    let o = model.object(at: i)
+                    guard o.subsets & (1 << bit) != 0 else { continue }
+                    if o.parent != group {
+                        if group != nil { try w.mapEnd(); try w.separator() }
+                        group = o.parent
+                        if let g = model.index(of: o.parent) { try w.mapKey(model.object(at: g)) }
+                        try w.mapHeader(0)
+                    } else {
+                        try w.separator()
+                    }
+                    try w.mapKey(o)
+                    try model.encodeValue(o.id, to: &w)
+                }
+                if group != nil { try w.mapEnd() }
+                try w.mapEnd()
+                return w.count
+            }
+            var e = CBOREncoder(CBORWriter(out), useNames: false)
+            try e.raw(ThingSetFunction.report.rawValue)
+            try e.uint(UInt64(id))
+            try e.mapHeader(members)
+            for i in 0..<model.objectCount {
+                let o = model.object(at: i)
+                guard o.subsets & (1 << bit) != 0 else { continue }
+                try e.uint(UInt64(o.id))
+                try model.encodeValue(o.id, to: &e)
+            }
+            return e.writer.count
+        } catch {
+            return 0
+        }
+    }
+}

@@ -85,3 +85,20 @@ import Testing
         #expect(text(.nan, 1) == "null" && text(.infinity, 2) == "null")
     }
 }
+
+@Suite struct ReportTests {
+    /// The report examples of spec §6.2 and §4.4, byte for byte.
+    @Test func mLiveInTextAndBinary() {
+        let node = ThingSetNode(model: TestModel())
+        var out = [UInt8](repeating: 0, count: 256)
+        let t = out.withUnsafeMutableBufferPointer { node.report(0x31, text: true, into: $0) }
+        #expect(String(decoding: out[0..<t], as: UTF8.self)
+                == #"#mLive {"Meas":{"rPackVoltage_V":52.31,"rSOC_pct":95.7,"rBmsState":3}}"#)
+        let b = out.withUnsafeMutableBufferPointer { node.report(0x31, text: false, into: $0) }
+        #expect(Array(out[0..<b]) == hex("1f1831a31871fa42513d71187cfa42bf6666187f03"))
+        // Not a subset; a buffer too small: nothing.
+        #expect(out.withUnsafeMutableBufferPointer { node.report(0x07, text: true, into: $0) } == 0)
+        var small = [UInt8](repeating: 0, count: 10)
+        #expect(small.withUnsafeMutableBufferPointer { node.report(0x31, text: true, into: $0) } == 0)
+    }
+}

@@ -182,6 +182,15 @@ try:
     check(line.startswith("ThingSet serial on /dev/pts/"), f"the device announces its pty: {line!r}")
     pty = line.split()[-1]
     time.sleep(0.5)
+    # The device prints mLive reports until a shell-style line arrives (spec §9.3); the serial
+    # client would take a report for an answer, so one shell-style line goes first.
+    with serial.Serial(pty, 115200, timeout=1) as port:
+        port.reset_input_buffer()
+        port.write(b"thingset ?Meas/rBmsState\n")
+        answers = [port.readline() for _ in range(3)]
+        check(any(a.startswith(b"#mLive {") for a in answers) or any(a.startswith(b":85 ") for a in answers),
+              f"reports before the first shell line, or the answer: {answers!r}")
+        check(any(a.rstrip() == b":85 3" for a in answers), f"the shell-style answer has no CRC: {answers!r}")
     client = ThingSetSerial(pty)
     r = client.get("Meas/rSOC_pct")
     check(r.status_code == ThingSetStatus.CONTENT and isinstance(r.values[0].value, float), f"text GET: {r.data}")
@@ -205,16 +214,25 @@ try:
     check(r.status_code == ThingSetStatus.CHANGED and r.data == 1, f"text preset: {r.data}")
     client.disconnect()
     # A plain line with its CRC, then a malformed one: answered with an error, still running.
+    def answer_line(port):
+        # The next line that is not a report (a plain line resumes the reports).
+        while True:
+            a = port.readline()
+            if not a.startswith(b"#"):
+                return a
+
     with serial.Serial(pty, 115200, timeout=1) as port:
         port.write(b"?Input null 61E655F6#\n")
-        answer = port.readline()
+        answer = answer_line(port)
         check(answer.startswith(b':85 ["wChgEnable","wDisEnable"] ') and answer.endswith(b"#\r\n"),
               f"a plain line with CRC answered with CRC: {answer!r}")
         port.write(b'?Meas ["rSOC_pct"\n')
-        answer = port.readline()
+        answer = answer_line(port)
         check(answer.startswith(b":A0 "), f"a malformed line: {answer!r}")
         port.write(b"?Meas/rBmsState\n")
-        answer = port.readline()
+        answer = answer_line(port)
+        report = port.readline()
+        check(report.startswith(b'#mLive {"Meas":{') and report.endswith(b"#\r\n"), f"mLive reports with CRC: {report!r}")
         check(answer.startswith(b":85 1 "), f"still answering (discharge off: state 1): {answer!r}")
     check(device.poll() is None, "the device is still running")
 finally:

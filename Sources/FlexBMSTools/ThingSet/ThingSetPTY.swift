@@ -49,6 +49,17 @@ public final class ThingSetPTY {
 
     deinit { close(master) }
 
+    /// Writes a text report of `subset` with its CRC (spec §9.4).
+    public func publish<Model: ThingSetModel>(_ model: Model, subset: UInt16) {
+        let node = ThingSetNode(model: model)
+        var out = [UInt8](repeating: 0, count: 2048)
+        let n = out.withUnsafeMutableBufferPointer { node.report(subset, text: true, into: $0) }
+        guard n > 0 else { return }
+        let crc = out[0..<n].withUnsafeBufferPointer { ThingSetCRC.crc32($0) }
+        let line = Array(out[0..<n]) + Array(String(format: " %08X#\r\n", crc).utf8)
+        _ = line.withUnsafeBytes { write(master, $0.baseAddress, $0.count) }
+    }
+
     /// Reads what arrived and answers every complete line with `node`.
     public func serve<Model: ThingSetModel>(_ node: inout ThingSetNode<Model>) {
         var chunk = [UInt8](repeating: 0, count: 1024)

@@ -18,6 +18,10 @@ public struct VirtualDevice<P: PowerProfile> {
     public var payg: PAYGDevice?
     /// The last events, served as `Rec/EventLog_32`.
     public var log = EventLog()
+    /// `_Reporting/mLive`, and when the last report went out.
+    var reportEnable = true
+    var reportPeriodMs: UInt32 = 1000
+    var lastReport = Date()
 
     public init(simulation: Simulation<P>, tokens: AuthTokens, configPath: String?) {
         self.simulation = simulation
@@ -72,6 +76,11 @@ public struct VirtualDevice<P: PowerProfile> {
         var node = ThingSetNode(model: objects())
         pty.serve(&node)
         takeBack(node.model)
+        // mLive every period of wall time, unless a shell-style client is on the port.
+        if reportEnable && Date().timeIntervalSince(lastReport) * 1000 >= Double(reportPeriodMs) {
+            lastReport = Date()
+            if pty.port.unsolicitedOutputAllowed { pty.publish(node.model, subset: 0x31) }
+        }
     }
 
     func objects() -> BMSObjects {
@@ -81,6 +90,8 @@ public struct VirtualDevice<P: PowerProfile> {
         objects.payg = payg
         objects.paygNow = simulation.time.milliseconds / 1000
         objects.log = log
+        objects.reportEnable = reportEnable
+        objects.reportPeriodMs = reportPeriodMs
         return objects
     }
 
@@ -89,6 +100,8 @@ public struct VirtualDevice<P: PowerProfile> {
         let bms = model.bms
         simulation.withBatteryManager { $0 = bms }
         payg = model.payg
+        reportEnable = model.reportEnable
+        reportPeriodMs = model.reportPeriodMs
         if model.configChanged, let configPath {
             try? ConfigFile.write(bms.config, to: configPath)
         }
