@@ -6,35 +6,42 @@ import ThingSet
 
 /// What every command that talks to a device shares.
 struct DeviceOptions: ParsableArguments {
-    @Option(help: "The device: tcp://HOST:PORT (ThingSet binary mode), e.g. the virtual device of flexbms sim --realtime --thingset-tcp.")
+    @Option(help: "The device: tcp://HOST:PORT (binary mode, e.g. the virtual device of flexbms sim --realtime --thingset-tcp) or serial:///dev/ttyX (text mode, a USB serial adapter or the virtual device's --thingset-pty).")
     var device = "tcp://127.0.0.1:9001"
     @Option(help: "Authenticate first with this xAuth token (expert or manufacturer).")
     var token: String?
     @Flag(help: "Print JSON.")
     var json = false
 
-    /// Connects, authenticates if asked, and returns the client.
-    func connect() throws -> ThingSetClient {
-        let client: ThingSetClient
+    /// Connects, authenticates if asked, and returns the link.
+    func connect() throws -> DeviceLink {
+        let link: DeviceLink
         do {
-            client = try ThingSetClient(device: device)
+            link = try DeviceLink.open(device)
         } catch {
             printError("\(error)")
             throw ExitCode(2)
         }
         if let token {
-            let (status, _) = try send(client) { w in
-                try w.byte(ThingSetFunction.exec.rawValue)
-                try w.text("xAuth")
-                try w.arrayHeader(1)
-                try Array(token.utf8).withUnsafeBufferPointer { try w.text($0) }
-            }
+            let (status, _) = try talk { try link.exec("xAuth", [CBORJSON.quoted(token)]) }
             guard status == ThingSetStatus.changed.rawValue else {
                 printError("xAuth: \(statusName(status))")
                 throw ExitCode(1)
             }
         }
-        return client
+        return link
+    }
+}
+
+/// Runs one exchange; a lost connection or a timeout exits 2 with the reason.
+func talk<T>(_ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as JSONCBOR.Failure {
+        throw ValidationError("\(error)")
+    } catch {
+        printError("\(error)")
+        throw ExitCode(2)
     }
 }
 
@@ -74,16 +81,12 @@ extension FlexBMS {
         @OptionGroup var options: DeviceOptions
 
         func run() throws {
-            let client = try options.connect()
-            let (status, payload) = try send(client) { w in
-                try w.byte(ThingSetFunction.get.rawValue)
-                try Array(path.utf8).withUnsafeBufferPointer { try w.text($0) }
-            }
+            let link = try options.connect()
+            let (status, value) = try talk { try link.get(path) }
             guard status == ThingSetStatus.content.rawValue else {
                 printError("\(path): \(statusName(status))")
                 throw ExitCode(1)
             }
-            let value = try CBORJSON.text(payload)
             print(options.json ? "{\"path\":\(CBORJSON.quoted(path)),\"value\":\(value)}" : "\(path) = \(value)")
         }
     }
@@ -99,14 +102,8 @@ extension FlexBMS {
         func run() throws {
             let parent = path.split(separator: "/").dropLast().joined(separator: "/")
             let name = String(path.split(separator: "/").last ?? "")
-            let client = try options.connect()
-            let (status, _) = try send(client) { w in
-                try w.byte(ThingSetFunction.update.rawValue)
-                try Array(parent.utf8).withUnsafeBufferPointer { try w.text($0) }
-                try w.mapHeader(1)
-                try Array(name.utf8).withUnsafeBufferPointer { try w.text($0) }
-                do { try JSONCBOR.encode(value, into: &w) } catch { throw ValidationError("\(error)") }
-            }
+            let link = try options.connect()
+            let status = try talk { try link.update(parent: parent, name: name, value: value) }
             guard status == ThingSetStatus.changed.rawValue else {
                 printError("\(path) = \(value): \(statusName(status))")
                 throw ExitCode(1)
@@ -124,20 +121,12 @@ extension FlexBMS {
         @OptionGroup var options: DeviceOptions
 
         func run() throws {
-            let client = try options.connect()
-            let (status, payload) = try send(client) { w in
-                try w.byte(ThingSetFunction.exec.rawValue)
-                try Array(path.utf8).withUnsafeBufferPointer { try w.text($0) }
-                try w.arrayHeader(args.count)
-                for a in args {
-                    do { try JSONCBOR.encode(a, into: &w) } catch { throw ValidationError("\(error)") }
-                }
-            }
+            let link = try options.connect()
+            let (status, result) = try talk { try link.exec(path, args) }
             guard status == ThingSetStatus.changed.rawValue else {
                 printError("\(path): \(statusName(status))")
                 throw ExitCode(1)
             }
-            let result = try CBORJSON.text(payload)
             print(options.json ? "{\"path\":\(CBORJSON.quoted(path)),\"result\":\(result)}" : "\(path) → \(result == "null" ? "done" : result)")
         }
     }
@@ -149,7 +138,10 @@ extension FlexBMS {
         @OptionGroup var options: DeviceOptions
 
         func run() throws {
-            let client = try options.connect()
+            guard case .tcp(let client) = try options.connect() else {
+                printError("flexbms schema needs a tcp:// device: the types and access come from the _Metadata overlay of binary mode")
+                throw ExitCode(2)
+            }
             var rows: [(path: String, id: UInt64, type: String, access: UInt64)] = []
             try walk(client, id: 0, prefix: "", into: &rows)
             if options.json {
@@ -230,18 +222,14 @@ extension FlexBMS {
         }
 
         func run() throws {
-            let client = try options.connect()
+            let link = try options.connect()
             var first = true
             while true {
-                let (status, payload) = try send(client) { w in
-                    try w.byte(ThingSetFunction.get.rawValue)
-                    try w.text("Meas")
-                }
+                let (status, json) = try talk { try link.get("Meas") }
                 guard status == ThingSetStatus.content.rawValue else {
                     printError("Meas: \(statusName(status))")
                     throw ExitCode(1)
                 }
-                let json = try CBORJSON.text(payload)
                 if options.json {
                     print(json)
                 } else {
@@ -302,16 +290,12 @@ extension FlexBMS {
         @OptionGroup var options: DeviceOptions
 
         func run() throws {
-            let client = try options.connect()
-            let (status, payload) = try send(client) { w in
-                try w.byte(ThingSetFunction.get.rawValue)
-                try w.text("Rec/EventLog_32")
-            }
+            let link = try options.connect()
+            let (status, json) = try talk { try link.get("Rec/EventLog_32") }
             guard status == ThingSetStatus.content.rawValue else {
                 printError("Rec/EventLog_32: \(statusName(status))")
                 throw ExitCode(1)
             }
-            let json = try CBORJSON.text(payload)
             if options.json {
                 print(json)
                 return

@@ -94,10 +94,44 @@ import Testing
         #expect(rows.count > 140)
     }
 
+    /// The same commands in text mode over the virtual device's serial port.
+    @Test func overTheSerialPort() throws {
+        let process = Process()
+        process.executableURL = try flexbmsBinary()
+        process.arguments = ["sim", "--realtime", "--speed", "60", "--thingset-pty", "--cells", "8", "--capacity", "100",
+                             "--duration", "1d"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { stop(process) }
+        var line = Data()
+        while let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
+            line += byte
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        #expect(text.hasPrefix("ThingSet serial on /dev/pts/"), "\(text)")
+        let device = "serial://" + (text.split(separator: " ").last.map(String.init) ?? "")
+        var r = try flexbms(["get", "Meas/rBmsState", "--device", device])
+        #expect(r.status == 0 && r.stdout == "Meas/rBmsState = 3\n", "\(r.stdout)\(r.stderr)")
+        r = try flexbms(["set", "Conf/sCellOvervoltage_V", "3.7", "--device", device])
+        #expect(r.status == 1 && r.stderr.contains("A1 Unauthorized"))
+        r = try flexbms(["set", "Conf/sCellOvervoltage_V", "3.7", "--token", "expert", "--device", device])
+        #expect(r.status == 0, "\(r.stderr)")
+        r = try flexbms(["get", "Conf/sCellOvervoltage_V", "--device", device])
+        #expect(r.stdout == "Conf/sCellOvervoltage_V = 3.700\n")
+        r = try flexbms(["log", "--device", device])
+        #expect(r.stdout.contains(" s  config  (NORMAL)"), "\(r.stdout)")
+        r = try flexbms(["schema", "--device", device])
+        #expect(r.status == 2 && r.stderr.contains("needs a tcp:// device"))
+    }
+
     @Test func noDeviceIsAClearError() throws {
         let r = try flexbms(["get", "Meas", "--device", "tcp://127.0.0.1:1"])
         #expect(r.status == 2 && r.stderr.contains("cannot connect"))
-        let bad = try flexbms(["get", "Meas", "--device", "serial:///dev/ttyUSB0"])
-        #expect(bad.status == 2 && bad.stderr.contains("--device must be tcp://HOST:PORT"))
+        let missing = try flexbms(["get", "Meas", "--device", "serial:///dev/nonexistent-tty"])
+        #expect(missing.status == 2 && missing.stderr.contains("cannot connect: /dev/nonexistent-tty"))
+        let bad = try flexbms(["get", "Meas", "--device", "udp://127.0.0.1:9002"])
+        #expect(bad.status == 2 && bad.stderr.contains("--device must be tcp://HOST:PORT or serial:///dev/ttyX"))
     }
 }
