@@ -39,9 +39,11 @@ var targets: [Target] = [
 
 if !embedded {
     targets += [
-        .target(name: "FlexBMSTools", dependencies: ["BMSCore", "PackSim", "PAYG", "ThingSet", "Firmware"], swiftSettings: hostSpeed),
+        .target(name: "FlexBMSLink", dependencies: ["ThingSet"], swiftSettings: hostSpeed),
+        .target(name: "FlexBMSTools", dependencies: ["BMSCore", "PackSim", "PAYG", "ThingSet", "Firmware", "FlexBMSLink"],
+                swiftSettings: hostSpeed),
         .executableTarget(name: "flexbms", dependencies: [
-            "BMSCore", "PackSim", "PAYG", "FlexBMSTools", "ThingSet", "Firmware",
+            "BMSCore", "PackSim", "PAYG", "FlexBMSTools", "FlexBMSLink", "ThingSet", "Firmware",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "BMSCoreTests", dependencies: [

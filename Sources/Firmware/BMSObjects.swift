@@ -41,7 +41,7 @@ public struct AuthTokens: Sendable {
 /// others:
 ///
 /// - single-value settings without a reference ID: 0x100 + their index among the plain
-///   fields; per-fault recovery settings 0x140 + 3 × fault + 0/1/2 (delay, latch count, window);
+///   fields (`ConfigField.plainFields` only grows at its end, so these IDs stay); per-fault recovery settings 0x140 + 3 × fault + 0/1/2 (delay, latch count, window);
 /// - the calibration arrays 0x180 (`pCellVoltageGain`), 0x181 (`pCellVoltageOffset_V`),
 ///   0x182 (`pThermistorOffset_K`); the OCV table keeps the reference's 0xB0;
 /// - new measurements from 0x1C0: `rSOH_pct`, `rChargeCurrentLimit_A`, `rDischargeCurrentLimit_A`;
@@ -53,8 +53,8 @@ public struct AuthTokens: Sendable {
 ///   record `t_s` (0x1E1, uptime seconds), `rEvent` (0x1E2), `rFault` (0x1E3, "" if none),
 ///   `rCell` (0x1E4, from 1; 0 if none), `rValue` (0x1E5), `rBmsState` (0x1E6).
 ///
-/// Access: measurements read by anyone; `s` settings written by experts, `p` settings by the
-/// manufacturer; the enable inputs by anyone. A Conf UPDATE is applied as one validated
+/// Access: measurements read by anyone; settings written by experts, `p` settings by the
+/// manufacturer; the running enable inputs (`Input`) by anyone. A Conf UPDATE is applied as one validated
 /// configuration (`BatteryManager.apply`) or refused whole with `conflict` (`A9`).
 public struct BMSObjects: ThingSetModel {
     public var bms: BatteryManager
@@ -228,12 +228,11 @@ public struct BMSObjects: ThingSetModel {
         }
     }
 
+    /// Who writes a setting: the manufacturer its `p` items (calibration), experts every other
+    /// one — the stored start values of the enable inputs (`Conf/wChgEnable`) included; the
+    /// running inputs (`Input/…`) are anyone's.
     static func access(_ name: StaticString) -> UInt8 {
-        switch name.utf8Start[0] {
-        case UInt8(ascii: "p"): ThingSetObject.manufacturerWrite
-        case UInt8(ascii: "w"): ThingSetObject.readWrite
-        default: ThingSetObject.expertWrite
-        }
+        name.utf8Start[0] == UInt8(ascii: "p") ? ThingSetObject.manufacturerWrite : ThingSetObject.expertWrite
     }
 
     /// The setting with ThingSet ID `id`, if it is a single-value setting.

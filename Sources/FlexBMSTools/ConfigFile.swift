@@ -1,4 +1,5 @@
 import BMSCore
+import FlexBMSLink
 import Foundation
 
 /// Reading and writing configuration files: a JSON object whose keys are the ThingSet names

@@ -184,7 +184,7 @@ public struct ThingSetNode<Model: ThingSetModel> {
             try fetch(target, &payload!, message, &e, channel)
             return .content
         case .update, .desire:
-            try update(target, &payload!, message, channel)
+            try update(target, &payload!, message, channel, desire: request.function == .desire)
             return .changed
         case .exec:
             return try exec(target, &payload, message, &e, &channel)
@@ -430,17 +430,27 @@ public struct ThingSetNode<Model: ThingSetModel> {
 
     // MARK: UPDATE and EXEC
 
+    /// UPDATE, or with `desire` a DESIRE: entries it cannot take (unknown, not writable by this
+    /// channel, of the wrong kind) are then skipped instead of refusing the whole (spec §6.5).
     private mutating func update<R: ThingSetPayloadReader>(_ target: ThingSetObject, _ r: inout R,
                                                            _ message: UnsafeBufferPointer<UInt8>,
-                                                           _ channel: ThingSetChannel) throws(ThingSetStatus) {
+                                                           _ channel: ThingSetChannel, desire: Bool = false) throws(ThingSetStatus) {
         let count = try r.beginMap()
         // Every entry checked and staged first; nothing applied unless all pass (spec §3.3).
         for _ in 0..<count {
-            let o = try child(of: target, try r.readKey(), message, anywhere: target.id == ThingSetWellKnown.root)
-            guard case .item(let type) = o.kind else { throw .forbidden }
-            guard o.writableByAnyone else { throw .forbidden }
-            guard o.writable(by: channel.roles) else { throw .unauthorized }
-            try model.stage(o.id, try r.readValue(type), message: message)
+            let key = try r.readKey()
+            let mark = r.mark
+            do throws(ThingSetStatus) {
+                let o = try child(of: target, key, message, anywhere: target.id == ThingSetWellKnown.root)
+                guard case .item(let type) = o.kind else { throw .forbidden }
+                guard o.writableByAnyone else { throw .forbidden }
+                guard o.writable(by: channel.roles) else { throw .unauthorized }
+                try model.stage(o.id, try r.readValue(type), message: message)
+            } catch {
+                if !desire { throw error }
+                r.mark = mark
+                try r.skipValue()
+            }
         }
         try r.finish()
         try model.commit()

@@ -21,6 +21,10 @@ public protocol ThingSetPayloadReader {
     mutating func readUInt() throws(ThingSetStatus) -> UInt64
     /// A value of `type` (`unsupportedFormat` when the kind does not fit).
     mutating func readValue(_ type: ThingSetType) throws(ThingSetStatus) -> ThingSetValue
+    /// Skips one value of any kind (an entry a DESIRE ignores).
+    mutating func skipValue() throws(ThingSetStatus)
+    /// Where the reader stands, to go back to after a value that was not taken.
+    var mark: Int { get set }
     /// Nothing may follow the payload (`badRequest` otherwise).
     mutating func finish() throws(ThingSetStatus)
 }
@@ -92,6 +96,15 @@ public struct CBORPayloadReader: ThingSetPayloadReader {
             for k in 0..<n { values[k] = try format { r throws(CBORError) in try r.readFloat() } }
             return .floats(values, count: n)
         }
+    }
+
+    public mutating func skipValue() throws(ThingSetStatus) {
+        try run { r throws(CBORError) in try r.skip() }
+    }
+
+    public var mark: Int {
+        get { reader.position }
+        set { reader.position = newValue }
     }
 
     public mutating func finish() throws(ThingSetStatus) {
@@ -347,6 +360,16 @@ public struct JSONPayloadReader: ThingSetPayloadReader {
         case UInt8(ascii: "n"): guard matchWord("null") else { throw .badRequest }
         default: _ = try number()
         }
+    }
+
+    public mutating func skipValue() throws(ThingSetStatus) {
+        try skipValue(depth: 1)
+        afterItem()
+    }
+
+    public var mark: Int {
+        get { position }
+        set { position = newValue }
     }
 
     public mutating func finish() throws(ThingSetStatus) {

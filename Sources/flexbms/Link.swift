@@ -1,5 +1,6 @@
 import ArgumentParser
 import BMSCore
+import FlexBMSLink
 import FlexBMSTools
 import Foundation
 import ThingSet
@@ -150,7 +151,7 @@ extension FlexBMS {
             } else {
                 for r in rows {
                     print(r.path.padding(toLength: 44, withPad: " ", startingAt: 0)
-                          + String(format: "0x%03llX  ", r.id) + r.type.padding(toLength: 14, withPad: " ", startingAt: 0)
+                          + String(format: "0x%03llX  ", r.id) + r.type.padding(toLength: max(18, r.type.count + 2), withPad: " ", startingAt: 0)
                           + String(format: "0x%02llX", r.access))
                 }
             }
@@ -200,7 +201,7 @@ extension FlexBMS {
                 let (name, type, access) = entries[k]
                 let path = prefix.isEmpty ? name : prefix + "/" + name
                 rows.append((path, child, type, access))
-                if type == "group" || type.hasPrefix("(") {
+                if type == "group" || type == "record" || type.hasPrefix("(") {
                     try walk(client, id: child, prefix: path, into: &rows)
                 }
             }

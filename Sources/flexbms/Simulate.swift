@@ -1,6 +1,7 @@
 import ArgumentParser
 import BMSCore
 import Firmware
+import FlexBMSLink
 import FlexBMSTools
 import Foundation
 import PackSim

@@ -103,6 +103,11 @@ func ask(_ n: inout ThingSetNode<BMSObjects>, _ request: String, _ channel: inou
         var c = ThingSetChannel()
         #expect(ask(&n, "07 09 A1 18 91 F4", &c) == bytes("84 F6 F6"))
         #expect(n.model.bms.inputs.dischargeEnable == false)
+        // The stored start value (Conf/wDisEnable) is a setting: experts only.
+        let stored = (0..<n.model.objectCount).map { n.model.object(at: $0) }.first { o in
+            o.parent == 0x05 && String(decoding: (0..<o.name.count).map { o.name.byte(at: $0) }, as: UTF8.self) == "wDisEnable"
+        }
+        #expect(stored?.access == ThingSetObject.expertWrite)
         // xPresetLFP(200) as python-thingset sends it (half float 200 = 5A40), as an expert.
         #expect(ask(&n, "02 18 A2 81 F9 5A 40", &c) == bytes("A1 F6 F6"))
         _ = ask(&n, "02 18 20 81 66 657870657274", &c)

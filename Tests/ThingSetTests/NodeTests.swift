@@ -152,9 +152,12 @@ func answer(_ node: inout ThingSetNode<TestModel>, _ request: String, channel: i
         #expect(ask("01644e6f7065", &node) == "A4 F6 F6")
         // Not requests: no answer at all.
         #expect(ask("85f6f6", &node) == "")
-        // A DESIRE is applied like an UPDATE but never answered.
+        // A DESIRE is applied like an UPDATE but never answered; entries it cannot take (an
+        // unknown ID, a value of the wrong kind) are skipped, the others applied.
         #expect(ask("1d09a11891f4", &node) == "")
         #expect(node.model.dischargeEnable == false)
+        #expect(ask("1d09a3190123f4189001" + "1891f5", &node) == "")
+        #expect(node.model.dischargeEnable == true)
     }
 
     @Test func rolesGuardExpertAndManufacturerItems() {

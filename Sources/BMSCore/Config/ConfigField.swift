@@ -39,7 +39,8 @@ public enum ConfigField: Equatable, Sendable {
     /// One thermistor's entry of `pThermistorOffset_K`.
     case thermistorOffset(SensorChannel)
 
-    /// The fields that are not per fault, in the order files list them. Computed, not a
+    /// The fields that are not per fault, in the order files list them. New fields go at the
+    /// end: ThingSet numbers the ones without a reference ID by this order. Computed, not a
     /// stored global: a lazily initialised global needs `swift_once` and so atomics, which
     /// an ARMv6-M core does not have.
     static var plainFields: InlineArray<59, ConfigField> { [

@@ -1,3 +1,4 @@
+import FlexBMSLink
 import Foundation
 import PAYG
 

@@ -1,5 +1,6 @@
 import BMSCore
 import Firmware
+import FlexBMSLink
 import Foundation
 import PAYG
 import PackSim
@@ -110,7 +111,7 @@ public struct VirtualDevice<P: PowerProfile> {
     /// One request on the BMS's objects, between two steps.
     mutating func answer(_ request: [UInt8], _ channel: inout ThingSetChannel) -> [UInt8] {
         var node = ThingSetNode(model: objects())
-        var out = [UInt8](repeating: 0, count: 4096)
+        var out = [UInt8](repeating: 0, count: 8192)
         let n = request.withUnsafeBufferPointer { m in
             out.withUnsafeMutableBufferPointer { o in node.processBinary(m, into: o, channel: &channel) }
         }

@@ -72,7 +72,7 @@ public final class ThingSetPTY {
             var line = Array(buffer[0..<lf])
             buffer.removeFirst(lf + 1)
             guard line.count <= ThingSetPTY.maximumLine else { continue }
-            var out = [UInt8](repeating: 0, count: 4096)
+            var out = [UInt8](repeating: 0, count: 8192)
             let count = line.count
             let n = line.withUnsafeMutableBufferPointer { l in
                 out.withUnsafeMutableBufferPointer { o in port.process(l, count: count, node: &node, into: o) }

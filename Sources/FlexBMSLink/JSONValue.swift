@@ -1,7 +1,7 @@
 import Foundation
 
 /// Any JSON value, decoded strictly: `true` is never a number and `1` is never a boolean.
-enum JSONValue: Decodable {
+public enum JSONValue: Decodable {
     case null
     case bool(Bool)
     case number(Double)
@@ -9,7 +9,7 @@ enum JSONValue: Decodable {
     case array([JSONValue])
     case object([String: JSONValue])
 
-    init(from decoder: Decoder) throws {
+    public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
         if c.decodeNil() { self = .null }
         else if let b = try? c.decode(Bool.self) { self = .bool(b) }
@@ -20,7 +20,7 @@ enum JSONValue: Decodable {
     }
 
     /// How the value is named in error messages.
-    var summary: String {
+    public var summary: String {
         switch self {
         case .null: "null"
         case .bool(let b): b ? "true" : "false"
