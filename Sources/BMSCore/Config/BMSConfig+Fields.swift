@@ -111,9 +111,11 @@ extension BMSConfig {
         case .cellTau2: cellModel.tau2 = x
         case .currentGain: calibration.currentGain = x
         case .currentOffset: calibration.currentOffset = x
+        // The calibration arrays are set here rather than in a block of their own before the
+        // switch in `set`: such a block made `set` 11 kB on ARMv6-M.
         case .cellVoltageGain(let k): calibration.cellGain[k.index] = x
         case .cellVoltageOffset(let k): calibration.cellOffset[k.index] = x
-        case .thermistorOffset(let k): calibration.temperatureOffset[k.index] = x  // (set apart, as a block before the switch, these three made `set` 11 kB on ARMv6-M)
+        case .thermistorOffset(let k): calibration.temperatureOffset[k.index] = x
         case .cellOvervoltage: cellVoltage.overvoltage = x
         case .cellOvervoltageReset: cellVoltage.overvoltageReset = x
         case .cellChargeVoltage: cellVoltage.chargeTarget = x
