@@ -435,6 +435,25 @@ public struct BMSObjects: ThingSetModel {
 
     // MARK: EXEC
 
+    /// Enters a token (its digits) into the PAYG decoder: logged as a `payg_entry` event, new
+    /// credit in force at once. `nil` when the device has no PAYG provisioning.
+    public mutating func enterToken(_ digits: UnsafeBufferPointer<UInt8>) -> PAYGEntryOutcome? {
+        guard var device = payg else { return nil }
+        let outcome: PAYGEntryOutcome
+        var value: Float = 0
+        switch device.enter(digits.span, now: paygNow) {
+        case .accepted(_, let v, _): outcome = .accepted; value = Float(v)
+        case .alreadyUsed: outcome = .alreadyUsed
+        case .invalid: outcome = .invalid
+        case .lockedOut: outcome = .lockedOut
+        }
+        payg = device
+        bms.recordPAYGEntry(outcome, value: value, at: now)
+        bms.updateCredit(PAYGCredit(enforced: device.state.enabled, secondsLeft: device.secondsLeft(now: paygNow),
+                                    secondsExpired: device.secondsExpired(now: paygNow)), at: now)
+        return outcome
+    }
+
     public mutating func exec(_ id: UInt16, _ parameters: ThingSetParameters, message: UnsafeBufferPointer<UInt8>,
                               roles: inout ThingSetRoles) throws(ThingSetStatus) -> Int32? {
         switch id {
@@ -444,20 +463,7 @@ public struct BMSObjects: ThingSetModel {
             return nil
         case 0x1D4:
             guard case .text(let r) = parameters[0] else { throw .unsupportedFormat }
-            guard var device = payg else { return -1 }
-            let outcome: PAYGEntryOutcome
-            var value: Float = 0
-            switch device.enter(UnsafeBufferPointer(rebasing: message[r]).span, now: paygNow) {
-            case .accepted(_, let v, _): outcome = .accepted; value = Float(v)
-            case .alreadyUsed: outcome = .alreadyUsed
-            case .invalid: outcome = .invalid
-            case .lockedOut: outcome = .lockedOut
-            }
-            payg = device
-            // Every attempt goes into the event log; new credit takes effect at once.
-            bms.recordPAYGEntry(outcome, value: value, at: now)
-            bms.updateCredit(PAYGCredit(enforced: device.state.enabled, secondsLeft: device.secondsLeft(now: paygNow),
-                                        secondsExpired: device.secondsExpired(now: paygNow)), at: now)
+            guard let outcome = enterToken(UnsafeBufferPointer(rebasing: message[r])) else { return -1 }
             return Int32(outcome.rawValue)
         case 0xA0, 0xA2, 0xA4:
             guard let capacity = parameters[0].number else { throw .unsupportedFormat }

@@ -2,15 +2,14 @@ import Foundation
 import Glibc
 import ThingSet
 
-/// ThingSet text mode on a pseudo-terminal (spec §9): the virtual device's serial port. A
-/// client opens `path` like a USB serial adapter (python-thingset's `ThingSetSerial`, a
-/// terminal program); each LF-terminated line is one request, answered on one CR LF line.
+/// A pseudo-terminal as the virtual device's serial port (spec §9): a client opens `path` like
+/// a USB serial adapter (python-thingset's `ThingSetSerial`, a terminal program); each
+/// LF-terminated line goes to the device's console, its answer comes back on one CR LF line.
 public final class ThingSetPTY {
     let master: Int32
     /// The device path clients open, e.g. /dev/pts/3.
     public let path: String
     var buffer: [UInt8] = []
-    public var port = ThingSetSerialPort()
     /// A line longer than this is dropped whole (spec §9.1).
     public static let maximumLine = 512
 
@@ -60,8 +59,9 @@ public final class ThingSetPTY {
         _ = line.withUnsafeBytes { write(master, $0.baseAddress, $0.count) }
     }
 
-    /// Reads what arrived and answers every complete line with `node`.
-    public func serve<Model: ThingSetModel>(_ node: inout ThingSetNode<Model>) {
+    /// Reads what arrived and calls `handle` with every complete line (without its LF); writes
+    /// what it returns, if anything, as a CR LF terminated line.
+    public func serveLines(_ handle: (inout [UInt8]) -> [UInt8]) {
         var chunk = [UInt8](repeating: 0, count: 1024)
         while true {
             let n = read(master, &chunk, chunk.count)
@@ -72,14 +72,10 @@ public final class ThingSetPTY {
             var line = Array(buffer[0..<lf])
             buffer.removeFirst(lf + 1)
             guard line.count <= ThingSetPTY.maximumLine else { continue }
-            var out = [UInt8](repeating: 0, count: 8192)
-            let count = line.count
-            let n = line.withUnsafeMutableBufferPointer { l in
-                out.withUnsafeMutableBufferPointer { o in port.process(l, count: count, node: &node, into: o) }
-            }
-            guard n > 0 else { continue }
-            let answer = Array(out[0..<n]) + [0x0D, 0x0A]
-            _ = answer.withUnsafeBytes { write(master, $0.baseAddress, $0.count) }
+            let answer = handle(&line)
+            guard !answer.isEmpty else { continue }
+            let out = answer + [0x0D, 0x0A]
+            _ = out.withUnsafeBytes { write(master, $0.baseAddress, $0.count) }
         }
         if buffer.count > ThingSetPTY.maximumLine { buffer = [] }
     }

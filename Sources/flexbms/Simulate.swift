@@ -63,6 +63,8 @@ extension FlexBMS {
         var speed: Double = 1
         @Option(name: .customLong("thingset-tcp"), help: "With --realtime: serve ThingSet (binary mode) on TCP at HOST:PORT, e.g. 127.0.0.1:9001.")
         var thingsetTCP: String?
+        @Option(name: .customLong("payg-state"), help: "With --realtime and --payg-key: keep the PAYG record (credit, used tokens, clock) in this file, as the device keeps it in flash; read at the start if it exists.")
+        var paygState: String?
         @Flag(name: .customLong("thingset-pty"), help: "With --realtime: serve ThingSet text mode on a pseudo-terminal (its path is printed), as on a serial port.")
         var thingsetPTY = false
         @Option(name: .customLong("expert-token"), help: "With --thingset-tcp: the xAuth token of the expert role (writes settings).")
@@ -172,6 +174,19 @@ extension FlexBMS {
                     throw CLIError("--payg-token is for batch runs; with --realtime enter tokens over ThingSet (PAYG/xPaygToken)")
                 }
                 device.payg = payg.device
+                if let path = paygState {
+                    do {
+                        if let stored = try PAYGFiles.read(path: path) {
+                            device.payg = PAYGDevice(provisioning: payg.device.provisioning, state: stored.state)
+                            device.paygClockStart = stored.clock
+                        }
+                    } catch {
+                        throw CLIError("--payg-state: \(error)")
+                    }
+                    device.paygStatePath = path
+                }
+            } else if paygState != nil {
+                throw CLIError("--payg-state needs --payg-key and --payg-starting-code")
             }
             let setup = plan.setup
             print("virtual device: \(setup.cells)S \(setup.chemistry.name) \(fixed(Double(setup.capacityAh), 1)) Ah (\(kind.name), seed \(setup.seed)), \(speed == 1 ? "real time" : "\(fixed(speed, 0)) × real time")")

@@ -126,6 +126,44 @@ import Testing
         #expect(r.status == 2 && r.stderr.contains("needs a tcp:// device"))
     }
 
+    /// The PAYG record survives a restart of the virtual device (its "flash" is --payg-state):
+    /// the credit stays and the token stays used.
+    @Test func creditAndUsedTokensSurviveARestart() throws {
+        let scratch = try Scratch()
+        defer { scratch.cleanup() }
+        let key = ["--payg-key", "a29ab82edc5fbbc41ec9530f6dac86b1", "--payg-starting-code", "123456789",
+                   "--payg-state", scratch.path("payg.json")]
+        func start() throws -> (Process, String) {
+            let port = freePort()
+            let process = Process()
+            process.executableURL = try flexbmsBinary()
+            process.arguments = ["sim", "--realtime", "--speed", "60", "--thingset-tcp", "127.0.0.1:\(port)",
+                                 "--cells", "8", "--capacity", "100", "--duration", "1d"] + key
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            let url = "tcp://127.0.0.1:\(port)"
+            for _ in 0..<50 {
+                if try flexbms(["get", "Meas/rBmsState", "--device", url]).status == 0 { break }
+                Thread.sleep(forTimeInterval: 0.1)
+            }
+            return (process, url)
+        }
+        let token = try flexbms(["payg", "token", "--key", "a29ab82edc5fbbc41ec9530f6dac86b1", "--starting-code", "123456789",
+                                 "--count", "1", "--days", "2"]).stdout.split(separator: "\n")[0].split(separator: " ")[1]
+        var (device, url) = try start()
+        var r = try flexbms(["exec", "PAYG/xPaygToken", "\"\(token)\"", "--device", url])
+        #expect(r.stdout == "PAYG/xPaygToken → 0\n", "\(r.stdout)\(r.stderr)")
+        stop(device)
+        (device, url) = try start()
+        defer { stop(device) }
+        r = try flexbms(["get", "PAYG/rPaygCreditLeft_s", "--device", url])
+        let left = Int(r.stdout.split(separator: " ").last?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "") ?? 0
+        #expect(left > 2 * 86_400 - 600 && left <= 2 * 86_400, "\(r.stdout)")
+        r = try flexbms(["exec", "PAYG/xPaygToken", "\"\(token)\"", "--device", url])
+        #expect(r.stdout == "PAYG/xPaygToken → 1\n", "\(r.stdout)")
+    }
+
     @Test func noDeviceIsAClearError() throws {
         let r = try flexbms(["get", "Meas", "--device", "tcp://127.0.0.1:1"])
         #expect(r.status == 2 && r.stderr.contains("cannot connect"))

@@ -233,7 +233,11 @@ try:
         answer = answer_line(port)
         report = port.readline()
         check(report.startswith(b'#mLive {"Meas":{') and report.endswith(b"#\r\n"), f"mLive reports with CRC: {report!r}")
+        # Keypad-style token entry on the same console (this unit has no PAYG provisioning).
         check(answer.startswith(b":85 1 "), f"still answering (discharge off: state 1): {answer!r}")
+        port.write(b"*040 575 064\n")
+        keypad = answer_line(port)
+        check(keypad == b"PAYG: this unit has no pay-as-you-go\r\n", f"keypad entry on the console: {keypad!r}")
     check(device.poll() is None, "the device is still running")
 finally:
     device.terminate()

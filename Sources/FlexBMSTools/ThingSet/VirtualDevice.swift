@@ -17,9 +17,20 @@ public struct VirtualDevice<P: PowerProfile> {
     var lastMeasurement: BMSCore.Measurement?
     /// The pay-as-you-go decoder, if the device is provisioned; its clock is the simulated time.
     public var payg: PAYGDevice?
+    /// Where the PAYG record is kept (the device's flash), and the device-on seconds it
+    /// resumed from: the PAYG clock is that plus the simulated time.
+    public var paygStatePath: String?
+    public var paygClockStart: UInt64 = 0
+    var paygSavedAt: UInt64 = 0
+    var paygSavedState: PAYGState?
+
+    /// The PAYG clock now, device-on seconds.
+    var paygNow: UInt64 { paygClockStart + simulation.time.milliseconds / 1000 }
     /// The last events, served as `Rec/EventLog_32`.
     public var log = EventLog()
     /// `_Reporting/mLive`, and when the last report went out.
+    /// The serial console (ThingSet text mode and keypad-style token entry).
+    var console = Console()
     var reportEnable = true
     var reportPeriodMs: UInt32 = 1000
     var lastReport = Date()
@@ -43,7 +54,8 @@ public struct VirtualDevice<P: PowerProfile> {
         while durationMs.map({ simulation.time.milliseconds < $0 }) ?? true {
             if let payg {
                 // The credit as the firmware hands it over every second.
-                let now = simulation.time.milliseconds / 1000
+                let now = paygNow
+                savePAYG(force: false)
                 simulation.updateCredit(PAYGCredit(enforced: payg.state.enabled, secondsLeft: payg.secondsLeft(now: now),
                                                    secondsExpired: payg.secondsExpired(now: now)))
             }
@@ -75,12 +87,22 @@ public struct VirtualDevice<P: PowerProfile> {
     /// The serial port's pending lines, between two steps.
     mutating func serveText(_ pty: ThingSetPTY) {
         var node = ThingSetNode(model: objects())
-        pty.serve(&node)
+        var console = self.console
+        pty.serveLines { line in
+            let count = line.count
+            line += [0, 0]
+            var out = [UInt8](repeating: 0, count: 8192)
+            let n = line.withUnsafeMutableBufferPointer { l in
+                out.withUnsafeMutableBufferPointer { o in console.process(l, count: count, node: &node, into: o) }
+            }
+            return Array(out[0..<n])
+        }
+        self.console = console
         takeBack(node.model)
         // mLive every period of wall time, unless a shell-style client is on the port.
         if reportEnable && Date().timeIntervalSince(lastReport) * 1000 >= Double(reportPeriodMs) {
             lastReport = Date()
-            if pty.port.unsolicitedOutputAllowed { pty.publish(node.model, subset: 0x31) }
+            if console.unsolicitedOutputAllowed { pty.publish(node.model, subset: 0x31) }
         }
     }
 
@@ -89,7 +111,7 @@ public struct VirtualDevice<P: PowerProfile> {
                                  now: simulation.time.bmsTimestamp)
         objects.measurement = lastMeasurement
         objects.payg = payg
-        objects.paygNow = simulation.time.milliseconds / 1000
+        objects.paygNow = paygNow
         objects.log = log
         objects.reportEnable = reportEnable
         objects.reportPeriodMs = reportPeriodMs
@@ -101,11 +123,23 @@ public struct VirtualDevice<P: PowerProfile> {
         let bms = model.bms
         simulation.withBatteryManager { $0 = bms }
         payg = model.payg
+        savePAYG(force: false)
         reportEnable = model.reportEnable
         reportPeriodMs = model.reportPeriodMs
         if model.configChanged, let configPath {
             try? ConfigFile.write(bms.config, to: configPath)
         }
+    }
+
+    /// Stores the PAYG record when its state changed, or its clock every minute of device time,
+    /// so a restart resumes with the credit it had (and a clock that never runs back).
+    mutating func savePAYG(force: Bool) {
+        guard let payg, let path = paygStatePath else { return }
+        let now = paygNow
+        guard force || payg.state != paygSavedState || now >= paygSavedAt + 60 else { return }
+        try? PAYGFiles.write(PAYGFiles.Stored(state: payg.state, clock: now), to: path)
+        paygSavedAt = now
+        paygSavedState = payg.state
     }
 
     /// One request on the BMS's objects, between two steps.
