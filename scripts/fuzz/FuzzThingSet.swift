@@ -1,5 +1,5 @@
 /// libFuzzer target for the ThingSet module: every input goes through the stream framer, both
-/// request parsers, the CBOR reader and the node (with every role), which must never trap,
+/// request parsers, the CBOR reader, the node (with every role) and CAN reassembly (ISO-TP), which must never trap,
 /// read out of bounds or loop; see scripts/fuzz/run.sh.
 
 /// A model with one object of every kind, so the node's whole request path is reachable.
@@ -74,6 +74,29 @@ public func fuzzThingSet(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         if n > 0 && out[0] < 0x80 { fatalError("an answer must start with a status") }
         let t = out.withUnsafeMutableBufferPointer { node.processText(message, into: $0, channel: &channel) }
         if t > 0 && out[0] != UInt8(ascii: ":") { fatalError("a text answer must start with a status") }
+    }
+    // The same bytes as a stream of CAN frames (each prefixed by its length byte, classic or
+    // FD by the length), reassembled by ISO-TP and answered by the node.
+    var rx = ISOTPReceiver()
+    var at = 0
+    while at < size {
+        let length = Int(data[at] % 65)
+        at += 1
+        let end = min(at + length, size)
+        let frame = CANFrame(id: 0x1800_1400, bytes: UnsafeBufferPointer(rebasing: message[at..<end]), fd: length > 8)
+        at = end
+        if rx.take(frame) == .complete {
+            var buffer = [UInt8](repeating: 0, count: rx.expected)
+            for k in 0..<rx.expected { buffer[k] = rx.message[k] }
+            var channel = ThingSetChannel()
+            var out = [UInt8](repeating: 0, count: 256)
+            let n = buffer.withUnsafeBufferPointer { b in out.withUnsafeMutableBufferPointer { node.processBinary(b, into: $0, channel: &channel) } }
+            var tx = ISOTPSender(fd: length > 8)
+            let answer = Array(out[0..<n])
+            var frames = 0
+            answer.withUnsafeBufferPointer { a in while tx.next(a, id: 0x1800_0014) != nil { frames += 1 } }
+            if n > 0 && frames == 0 { fatalError("an answer must leave in frames") }
+        }
     }
     return 0
 }

@@ -1,0 +1,93 @@
+import Testing
+@testable import ThingSet
+
+@Suite struct CANTests {
+    func frame(_ id: UInt32, _ data: String, fd: Bool = false) -> CANFrame {
+        hex(data).withUnsafeBufferPointer { CANFrame(id: id, bytes: $0, fd: fd) }
+    }
+
+    func bytes(_ f: CANFrame) -> [UInt8] { (0..<f.count).map { f.data[$0] } }
+
+    /// The identifiers of spec §11.3–§11.6.
+    @Test func identifiers() {
+        #expect(ThingSetCANID.requestResponse(targetBus: 0, sourceBus: 0, target: 0x14, source: 0x00).raw == 0x1800_1400)
+        #expect(ThingSetCANID.requestResponse(targetBus: 0, sourceBus: 0, target: 0x00, source: 0x14).raw == 0x1800_0014)
+        #expect(ThingSetCANID.requestResponse(targetBus: 2, sourceBus: 1, target: 0x14, source: 0x00).raw == 0x1821_1400)
+        #expect(ThingSetCANID.multiFrameReport(priority: 7, sourceBus: 0, message: 1, kind: .first, sequence: 0, source: 0x14).raw == 0x1D00_4014)
+        #expect(ThingSetCANID.multiFrameReport(priority: 7, sourceBus: 0, message: 1, kind: .consecutive, sequence: 1, source: 0x14).raw == 0x1D00_5114)
+        #expect(ThingSetCANID.multiFrameReport(priority: 7, sourceBus: 0, message: 1, kind: .last, sequence: 2, source: 0x14).raw == 0x1D00_6214)
+        #expect(ThingSetCANID.multiFrameReport(priority: 7, sourceBus: 0, message: 0, kind: .single, sequence: 0, source: 0x14).raw == 0x1D00_3014)
+        #expect(ThingSetCANID.singleFrameReport(priority: 7, item: 0x7C, source: 0x14).raw == 0x1E00_7C14)
+        #expect(ThingSetCANID.singleFrameReport(priority: 5, item: 0x7C, source: 0x14).raw == 0x1600_7C14)
+        #expect(ThingSetCANID.networkManagement(variable: 0xA7, target: 0x14, source: 0xFE).raw == 0x13A7_14FE)
+        #expect(ThingSetCANID.networkManagement(variable: 0x00, target: 0xFF, source: 0x14).raw == 0x1300_FF14)
+        // And back.
+        #expect(ThingSetCANID(raw: 0x1821_1400) == .requestResponse(targetBus: 2, sourceBus: 1, target: 0x14, source: 0))
+        #expect(ThingSetCANID(raw: 0x1D00_5114) == .multiFrameReport(priority: 7, sourceBus: 0, message: 1, kind: .consecutive,
+                                                                  sequence: 1, source: 0x14))
+        #expect(ThingSetCANID(raw: 0x2000_0000) == nil)
+    }
+
+    /// The ISO-TP exchange of spec §11.3, through the node: a 26-byte FETCH in four frames,
+    /// answered in one.
+    @Test func aSegmentedRequestAnsweredThroughTheNode() {
+        var node = ThingSetNode(model: TestModel())
+        var channel = ThingSetChannel()
+        var rx = ISOTPReceiver()
+        let request: UInt32 = 0x1800_1400
+        #expect(rx.take(frame(request, "101a05644d656173")) == .flowControl(continue: true))
+        #expect(rx.take(frame(request, "21826872534f435f")) == .pending)
+        #expect(rx.take(frame(request, "227063746972426d")) == .pending)
+        #expect(rx.take(frame(request, "23735374617465")) == .complete)
+        let message = (0..<rx.expected).map { rx.message[$0] }
+        #expect(message == hex("05644d656173826872534f435f706374" + "6972426d735374617465"))
+        var out = [UInt8](repeating: 0, count: 64)
+        let n = message.withUnsafeBufferPointer { m in out.withUnsafeMutableBufferPointer { node.processBinary(m, into: $0, channel: &channel) } }
+        var tx = ISOTPSender(fd: false)
+        let answer = Array(out[0..<n])
+        let frames = answer.withUnsafeBufferPointer { a -> [CANFrame] in
+            var all: [CANFrame] = []
+            while let f = tx.next(a, id: 0x1800_0014) { all.append(f) }
+            return all
+        }
+        #expect(frames.count == 2 && bytes(frames[0]) == hex("100985f682fa42bf") && bytes(frames[1]) == hex("216666" + "03"))
+        // A short GET is a single frame each way.
+        var rx2 = ISOTPReceiver()
+        #expect(rx2.take(frame(request, "0301187c")) == .complete)
+        var tx2 = ISOTPSender(fd: false)
+        let single = hex("85f6fa42bf6666").withUnsafeBufferPointer { tx2.next($0, id: 0x1800_0014) }
+        #expect(single.map(bytes) == hex("0785f6fa42bf6666"))
+    }
+
+    @Test func canFDSingleFramesAndBrokenSequences() {
+        // FD single frame escape form: 00 LL + data.
+        var rx = ISOTPReceiver()
+        let twenty = String(repeating: "ab", count: 20)
+        #expect(rx.take(frame(0x1800_1400, "0014" + twenty, fd: true)) == .complete)
+        #expect(rx.expected == 20)
+        var tx = ISOTPSender(fd: true)
+        let f = hex(twenty).withUnsafeBufferPointer { tx.next($0, id: 1) }
+        #expect(f.map { Array(bytes($0).prefix(2)) } == [0x00, 0x14])
+        // A consecutive frame out of order drops the message; one too long for the buffer is
+        // refused with an overflow flow control.
+        var broken = ISOTPReceiver()
+        _ = broken.take(frame(0x1800_1400, "101a05644d656173"))
+        #expect(broken.take(frame(0x1800_1400, "2282687253")) == .dropped)
+        #expect(broken.take(frame(0x1800_1400, "1fff0000000000")) == .flowControl(continue: false))
+        #expect(broken.take(frame(0x1800_1400, "")) == .dropped)
+    }
+
+    /// The 21-byte mLive report of spec §11.4 in three classic frames.
+    @Test func reportFrames() {
+        let report = hex("1f1831a31871fa42513d71187cfa42bf6666187f03")
+        var cutter = ReportFrames(fd: false, messageNumber: 1, source: 0x14)
+        let frames = report.withUnsafeBufferPointer { r -> [CANFrame] in
+            var all: [CANFrame] = []
+            while let f = cutter.next(r) { all.append(f) }
+            return all
+        }
+        #expect(frames.map(\.id) == [0x1D00_4014, 0x1D00_5114, 0x1D00_6214])
+        #expect(bytes(frames[0]) == hex("1f1831a31871fa42") && bytes(frames[1]) == hex("513d71187cfa42bf")
+                && bytes(frames[2]) == hex("6666187f03"))
+    }
+}
