@@ -323,6 +323,22 @@ public struct BMSObjects: ThingSetModel {
 
     public func recordCount(_ id: UInt16) -> Int { id == 0x1E0 ? log.count : 0 }
 
+    /// A refused configuration: its first broken rule, e.g. `sCellChargeVoltage_V: must be
+    /// below sCellOvervoltage_V`.
+    public func diagnostic(for status: ThingSetStatus, into text: inout DiagnosticText) -> Bool {
+        guard status == .conflict, let v = lastViolation else { return false }
+        let (a, b, c) = v.field.nameParts
+        text.append(ThingSetName(a, b, c))
+        text.append(StaticString(": "))
+        text.append(v.rule.reason)
+        if let other = v.other {
+            let (x, y, z) = other.nameParts
+            text.append(StaticString(" "))
+            text.append(ThingSetName(x, y, z))
+        }
+        return true
+    }
+
     public func encodeRecordItem<E: ThingSetEncoder>(_ records: UInt16, index: Int, item: UInt16,
                                                     to e: inout E) throws(ThingSetStatus) {
         guard records == 0x1E0, let event = log[index] else { throw .notFound }

@@ -25,25 +25,27 @@ public enum DeviceLink {
                 try w.byte(ThingSetFunction.get.rawValue)
                 try Array(path.utf8).withUnsafeBufferPointer { try w.text($0) }
             })
-            return (status, status < 0xA0 ? try CBORJSON.text(payload) : "")
+            return (status, try CBORJSON.text(payload))
         case .serial(let s):
             return try s.request("?" + path)
         }
     }
 
-    /// UPDATE of one item: `value` is JSON text.
-    public func update(parent: String, name: String, value: String) throws -> UInt8 {
+    /// UPDATE of one item: `value` is JSON text. Returns the status and the device's reason
+    /// when it refused (JSON, `null` or empty when none).
+    public func update(parent: String, name: String, value: String) throws -> (UInt8, String) {
         switch self {
         case .tcp(let c):
-            return try c.request(try DeviceLink.cbor { w in
+            let (status, payload) = try c.request(try DeviceLink.cbor { w in
                 try w.byte(ThingSetFunction.update.rawValue)
                 try Array(parent.utf8).withUnsafeBufferPointer { try w.text($0) }
                 try w.mapHeader(1)
                 try Array(name.utf8).withUnsafeBufferPointer { try w.text($0) }
                 try JSONCBOR.encode(value, into: &w)
-            }).status
+            })
+            return (status, try CBORJSON.text(payload))
         case .serial(let s):
-            return try s.request("=\(parent) {\(CBORJSON.quoted(name)):\(try JSONCBOR.normalised(value))}").0
+            return try s.request("=\(parent) {\(CBORJSON.quoted(name)):\(try JSONCBOR.normalised(value))}")
         }
     }
 
@@ -57,7 +59,7 @@ public enum DeviceLink {
                 try w.arrayHeader(arguments.count)
                 for a in arguments { try JSONCBOR.encode(a, into: &w) }
             })
-            return (status, status < 0xA0 ? try CBORJSON.text(payload) : "")
+            return (status, try CBORJSON.text(payload))
         case .serial(let s):
             let args = try arguments.map { try JSONCBOR.normalised($0) }.joined(separator: ",")
             let (status, json) = try s.request("!\(path) [\(args)]")

@@ -89,13 +89,23 @@ public struct ThingSetNode<Model: ThingSetModel> {
             return 2 + encoder.writer.count
         } catch {
             model.discard()
-            return request.function == .desire ? 0 : errorAnswer(error, out)
+            return request.function == .desire ? 0 : errorAnswer(error, out, diagnosed: true)
         }
     }
 
-    private func errorAnswer(_ status: ThingSetStatus, _ out: UnsafeMutableBufferPointer<UInt8>) -> Int {
+    /// `status F6 F6`, or `status F6 "<why>"` when the model can say why (node-c's form, which
+    /// python-thingset reads).
+    private func errorAnswer(_ status: ThingSetStatus, _ out: UnsafeMutableBufferPointer<UInt8>, diagnosed: Bool = false) -> Int {
         out[0] = status.rawValue
         out[1] = 0xF6
+        var text = DiagnosticText()
+        if diagnosed && model.diagnostic(for: status, into: &text) {
+            var w = CBORWriter(UnsafeMutableBufferPointer(rebasing: out[2...]))
+            let written: Bool = withUnsafeBytes(of: text.bytes) { raw in
+                (try? w.text(UnsafeBufferPointer(rebasing: raw.bindMemory(to: UInt8.self)[0..<text.count]))) != nil
+            }
+            if written { return 2 + w.count }
+        }
         out[2] = 0xF6
         return 3
     }

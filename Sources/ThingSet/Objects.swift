@@ -213,6 +213,8 @@ public protocol ThingSetModel {
     /// Runs function `id`; returns its int32 result, if it has one.
     mutating func exec(_ id: UInt16, _ parameters: ThingSetParameters, message: UnsafeBufferPointer<UInt8>,
                        roles: inout ThingSetRoles) throws(ThingSetStatus) -> Int32?
+    /// Why the last request failed with `status` (see the extension's default).
+    func diagnostic(for status: ThingSetStatus, into text: inout DiagnosticText) -> Bool
     /// The number of records in records object `id` (0 for a model without records).
     func recordCount(_ id: UInt16) -> Int
     /// Writes item `item` of record `index` (0 = oldest) of records object `records`.
@@ -220,6 +222,10 @@ public protocol ThingSetModel {
 }
 
 extension ThingSetModel {
+    /// Why the last request failed with `status`, as text for the answer (`A9 F6 "…"`,
+    /// `:A9 "…"`); `false` when there is nothing to add.
+    public func diagnostic(for status: ThingSetStatus, into text: inout DiagnosticText) -> Bool { false }
+
     public func recordCount(_ id: UInt16) -> Int { 0 }
     public func encodeRecordItem<E: ThingSetEncoder>(_ records: UInt16, index: Int, item: UInt16,
                                                     to e: inout E) throws(ThingSetStatus) {
@@ -258,5 +264,21 @@ extension ThingSetModel {
             if end == path.count - 1 { return nil }  // a trailing slash
         }
         return found
+    }
+}
+
+/// A short diagnostic text built from static parts (at most 96 bytes).
+public struct DiagnosticText: Sendable {
+    public private(set) var bytes = InlineArray<96, UInt8>(repeating: 0)
+    public private(set) var count = 0
+
+    public init() {}
+
+    public mutating func append(_ s: StaticString) {
+        for k in 0..<s.utf8CodeUnitCount where count < 96 { bytes[count] = s.utf8Start[k]; count += 1 }
+    }
+
+    public mutating func append(_ name: ThingSetName) {
+        for k in 0..<name.count where count < 96 { bytes[count] = name.byte(at: k); count += 1 }
     }
 }

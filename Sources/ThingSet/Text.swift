@@ -134,7 +134,20 @@ extension ThingSetNode {
             return 4 + writer.count
         } catch {
             model.discard()
-            return request.function == .desire ? 0 : status(error)
+            if request.function == .desire { return 0 }
+            var n = status(error)
+            var text = DiagnosticText()
+            if model.diagnostic(for: error, into: &text) {
+                var w = JSONWriter(UnsafeMutableBufferPointer(rebasing: out[4...]))
+                let ok: Bool = withUnsafeBytes(of: text.bytes) { raw in
+                    (try? w.text(UnsafeBufferPointer(rebasing: raw.bindMemory(to: UInt8.self)[0..<text.count]))) != nil
+                }
+                if ok {
+                    out[3] = UInt8(ascii: " ")
+                    n = 4 + w.count
+                }
+            }
+            return n
         }
     }
 }

@@ -62,6 +62,12 @@ func send(_ client: ThingSetClient, _ body: (inout CBORWriter) throws -> Void) t
     }
 }
 
+/// The device's reason for a refusal, if it gave one (a JSON string), as `: reason`.
+func because(_ json: String) -> String {
+    guard json.hasPrefix("\""), json.count > 2 else { return "" }
+    return ": " + json.dropFirst().dropLast().replacingOccurrences(of: "\\\"", with: "\"")
+}
+
 /// `85 Content`, `A4 Not Found`, …
 func statusName(_ code: UInt8) -> String {
     let names: [UInt8: String] = [0x81: "Created", 0x82: "Deleted", 0x84: "Changed", 0x85: "Content",
@@ -104,9 +110,9 @@ extension FlexBMS {
             let parent = path.split(separator: "/").dropLast().joined(separator: "/")
             let name = String(path.split(separator: "/").last ?? "")
             let link = try options.connect()
-            let status = try talk { try link.update(parent: parent, name: name, value: value) }
+            let (status, reason) = try talk { try link.update(parent: parent, name: name, value: value) }
             guard status == ThingSetStatus.changed.rawValue else {
-                printError("\(path) = \(value): \(statusName(status))")
+                printError("\(path) = \(value): \(statusName(status))" + because(reason))
                 throw ExitCode(1)
             }
             print(options.json ? "{\"path\":\(CBORJSON.quoted(path)),\"status\":\"changed\"}" : "\(path) = \(value)")

@@ -88,7 +88,10 @@ func ask(_ n: inout ThingSetNode<BMSObjects>, _ request: String, _ channel: inou
         #expect(n.model.configChanged)
         // 3.55 V with a reset of 3.0 V: the trip would equal the charge target: refused whole
         // with A9, the configuration unchanged, the first broken rule kept for the diagnostic.
-        #expect(ask(&n, "07 05 A2 18 60 FA 40 63 33 33 18 61 FA 40 40 00 00", &c) == bytes("A9 F6 F6"))
+        let refused = ask(&n, "07 05 A2 18 60 FA 40 63 33 33 18 61 FA 40 40 00 00", &c)
+        // With the reason as a text string after the node ID (node-c's form).
+        let reason = "sCellChargeVoltage_V: must be below sCellOvervoltage_V"
+        #expect(refused == bytes("A9 F6 78") + [UInt8(reason.utf8.count)] + Array(reason.utf8))
         #expect(n.model.bms.config.cellVoltage.overvoltage == 3.7 && n.model.bms.config.cellVoltage.overvoltageReset == 3.4)
         #expect(n.model.lastViolation?.field == .cellChargeVoltage)
         // A calibration item needs the manufacturer: refused to the expert.
