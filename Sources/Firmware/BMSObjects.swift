@@ -49,6 +49,8 @@ public struct AuthTokens: Sendable {
 ///   `rPaygLocked` (discharge off for lack of credit), `rPaygLockoutLeft_s` (invalid entries),
 ///   and `xPaygToken(uToken)` (0x1D4/0x1D5, anyone), which answers 0 accepted, 1 already used,
 ///   2 invalid, 3 locked out, −1 when the device has no PAYG provisioning;
+/// - `Device/xShutdown` (0x4A, the reference's: both switches off for good) and
+///   `Device/xResetFaults` (0x1F0: the manual fault reset, latches cleared), both experts';
 /// - the event log: group `Rec` (0x06) with the records object `EventLog_32` (0x1E0), each
 ///   record `t_s` (0x1E1, uptime seconds), `rEvent` (0x1E2), `rFault` (0x1E3, "" if none),
 ///   `rCell` (0x1E4, from 1; 0 if none), `rValue` (0x1E5), `rBmsState` (0x1E6).
@@ -94,7 +96,7 @@ public struct BMSObjects: ThingSetModel {
 
     // MARK: The table
 
-    static let fixedCount = 53
+    static let fixedCount = 55
     static let arrayCount = 4
 
     public var objectCount: Int { BMSObjects.fixedCount + ConfigField.singleValueCount + BMSObjects.arrayCount }
@@ -177,7 +179,11 @@ public struct BMSObjects: ThingSetModel {
         case 49: return ThingSetObject(id: 0x2F, parent: 0, name: "_Reporting", kind: .group, access: r)
         case 50: return ThingSetObject(id: 0x310, parent: 0x2F, name: "mLive", kind: .group, access: r)
         case 51: return ThingSetObject(id: 0x311, parent: 0x310, name: "sEnable", kind: .item(.bool), access: ThingSetObject.readWrite)
-        default: return ThingSetObject(id: 0x313, parent: 0x310, name: "sPeriod_ms", kind: .item(.u32), access: ThingSetObject.readWrite)
+        case 52: return ThingSetObject(id: 0x313, parent: 0x310, name: "sPeriod_ms", kind: .item(.u32), access: ThingSetObject.readWrite)
+        case 53: return ThingSetObject(id: 0x4A, parent: 0x04, name: "xShutdown", kind: .function(returnsInt: false),
+                                       access: ThingSetObject.expertWrite)
+        default: return ThingSetObject(id: 0x1F0, parent: 0x04, name: "xResetFaults", kind: .function(returnsInt: false),
+                                       access: ThingSetObject.expertWrite)
         }
     }
 
@@ -481,6 +487,12 @@ public struct BMSObjects: ThingSetModel {
             guard case .text(let r) = parameters[0] else { throw .unsupportedFormat }
             guard let outcome = enterToken(UnsafeBufferPointer(rebasing: message[r])) else { return -1 }
             return Int32(outcome.rawValue)
+        case 0x4A:
+            bms.shutdown(at: now)
+            return nil
+        case 0x1F0:
+            bms.resetFaults(at: now)
+            return nil
         case 0xA0, 0xA2, 0xA4:
             guard let capacity = parameters[0].number else { throw .unsupportedFormat }
             let chemistry: Chemistry = id == 0xA0 ? .nmc : id == 0xA2 ? .lfp : .lto

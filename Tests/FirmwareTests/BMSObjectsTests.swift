@@ -180,4 +180,30 @@ func ask(_ n: inout ThingSetNode<BMSObjects>, _ request: String, _ channel: inou
         #expect(String(decoding: out[0..<count], as: UTF8.self)
                 == #":85 {"t_s":39,"rEvent":"trip","rFault":"cell_overvoltage","rCell":7,"rValue":3.810,"rBmsState":1}"#)
     }
+
+    @Test func theManualFaultResetAndShutdown() {
+        var n = node()
+        var c = ThingSetChannel()
+        // A latched short circuit: the AFE flag three times within the latch window.
+        var bms = n.model.bms
+        var t: UInt32 = 1000
+        for _ in 0..<3 {
+            var m = Measurement(timestamp: Timestamp(milliseconds: t), cellVoltage: 3.3, current: -300)
+            m.afeFlags.insert(.shortCircuit)
+            m.stackVoltage = 52.8
+            _ = bms.step(m, now: Timestamp(milliseconds: t))
+            t += 200_000
+            let quiet = Measurement(timestamp: Timestamp(milliseconds: t), cellVoltage: 3.3)
+            _ = bms.step(quiet, now: Timestamp(milliseconds: t))
+            t += 1000
+        }
+        n.model.bms = bms
+        #expect(n.model.bms.protection.latched.contains(.shortCircuit))
+        #expect(ask(&n, "02 19 01 F0 80", &c) == bytes("A1 F6 F6"))          // experts only
+        _ = ask(&n, "02 18 20 81 66 657870657274", &c)
+        #expect(ask(&n, "02 19 01 F0 80", &c) == bytes("84 F6 F6"))
+        #expect(!n.model.bms.protection.latched.contains(.shortCircuit))
+        #expect(ask(&n, "02 18 4A 80", &c) == bytes("84 F6 F6"))
+        #expect(n.model.bms.command.state == .shutdown)
+    }
 }
