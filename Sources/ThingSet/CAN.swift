@@ -235,3 +235,83 @@ public struct ReportFrames: Sendable {
         return frame
     }
 }
+
+/// CAN node address claiming (spec §11.6): discover the preferred address, wait 500 ms for an
+/// owner's claim, then claim it; afterwards answer discoveries of our address (and bus scans)
+/// with our claim, and start again if another node claims our address with another EUI-64.
+/// The caller supplies random bytes (a hardware generator, or the EUI-64 mixed with a timer).
+public struct CANAddressClaim: Sendable {
+    public enum State: Equatable, Sendable {
+        /// Discovery sent for `address`; the claim may follow at `since` + 500 ms.
+        case discovering(address: UInt8, since: UInt32)
+        /// The address is ours.
+        case claimed(address: UInt8)
+    }
+
+    public static let waitMilliseconds: UInt32 = 500
+    public let eui: InlineArray<8, UInt8>
+    public let fd: Bool
+    public private(set) var state: State
+
+    /// Starts claiming `preferred` (a stored address; 0x00, 0xFE and 0xFF are not taken and a
+    /// random one is used instead) at `now` ms; send the returned discovery frame.
+    public init(eui: InlineArray<8, UInt8>, preferred: UInt8, random: UInt8, now: UInt32, fd: Bool = false,
+                discovery: inout CANFrame) {
+        self.eui = eui
+        self.fd = fd
+        let address = CANAddressClaim.valid(preferred) ? preferred : CANAddressClaim.randomAddress(random)
+        state = .discovering(address: address, since: now)
+        discovery = CANFrame(id: ThingSetCANID.networkManagement(variable: random, target: address,
+                                                                 source: ThingSetCANID.anonymous).raw, fd: fd)
+    }
+
+    static func valid(_ a: UInt8) -> Bool { a >= 0x01 && a <= 0xFD }
+    static func randomAddress(_ r: UInt8) -> UInt8 { 0x01 + r % 0xFD }
+
+    /// Our claim frame for `address`: target 0xFF, the EUI-64 as data.
+    public func claimFrame(_ address: UInt8) -> CANFrame {
+        var f = CANFrame(id: ThingSetCANID.networkManagement(variable: 0, target: ThingSetCANID.broadcast, source: address).raw,
+                         fd: fd)
+        for k in 0..<8 { f.append(eui[k]) }
+        return f
+    }
+
+    /// After the wait without an owner: claims the address (send the returned frame).
+    public mutating func tick(now: UInt32) -> CANFrame? {
+        guard case .discovering(let address, let since) = state, now &- since >= CANAddressClaim.waitMilliseconds else {
+            return nil
+        }
+        state = .claimed(address: address)
+        return claimFrame(address)
+    }
+
+    /// Takes a network-management frame from the bus; returns a frame to send (our claim, or a
+    /// new discovery when the address was taken), if any.
+    public mutating func receive(_ frame: CANFrame, now: UInt32, random: UInt8) -> CANFrame? {
+        guard case .networkManagement(_, let target, let source)? = ThingSetCANID(raw: frame.id) else { return nil }
+        switch state {
+        case .discovering(let address, _):
+            // An owner's claim of the address we want: try another one.
+            guard target == ThingSetCANID.broadcast, source == address else { return nil }
+            return restart(now: now, random: random, avoiding: address)
+        case .claimed(let address):
+            if source == ThingSetCANID.anonymous && (target == address || target == ThingSetCANID.broadcast) {
+                return claimFrame(address)  // a discovery of our address, or a bus scan
+            }
+            if target == ThingSetCANID.broadcast && source == address {
+                var same = frame.count == 8
+                for k in 0..<min(frame.count, 8) where frame.data[k] != eui[k] { same = false }
+                if !same { return restart(now: now, random: random, avoiding: address) }
+            }
+            return nil
+        }
+    }
+
+    private mutating func restart(now: UInt32, random: UInt8, avoiding taken: UInt8) -> CANFrame {
+        var address = CANAddressClaim.randomAddress(random)
+        if address == taken { address = address == 0xFD ? 0x01 : address + 1 }
+        state = .discovering(address: address, since: now)
+        return CANFrame(id: ThingSetCANID.networkManagement(variable: random, target: address,
+                                                            source: ThingSetCANID.anonymous).raw, fd: fd)
+    }
+}

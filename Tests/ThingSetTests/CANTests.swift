@@ -91,3 +91,42 @@ import Testing
                 && bytes(frames[2]) == hex("6666187f03"))
     }
 }
+
+@Suite struct AddressClaimTests {
+    let eui: InlineArray<8, UInt8> = [0xF1, 0xE8, 0xB5, 0x00, 0x00, 0x00, 0x00, 0x01]
+
+    /// The frames of spec §11.6 for node 0x14.
+    @Test func discoverWaitClaimAndAnswer() {
+        var discovery = CANFrame(id: 0)
+        var claim = CANAddressClaim(eui: eui, preferred: 0x14, random: 0xA7, now: 0, discovery: &discovery)
+        #expect(discovery.id == 0x13A7_14FE && discovery.count == 0)
+        #expect(claim.tick(now: 499) == nil)
+        let mine = claim.tick(now: 500)
+        #expect(mine?.id == 0x1300_FF14 && mine?.count == 8 && mine?.data[0] == 0xF1)
+        #expect(claim.state == .claimed(address: 0x14))
+        // A discovery of 0x14, and a bus scan: answered with the claim; another address: not.
+        #expect(claim.receive(CANFrame(id: 0x13A7_14FE), now: 600, random: 1)?.id == 0x1300_FF14)
+        #expect(claim.receive(CANFrame(id: 0x133C_FFFE), now: 600, random: 1)?.id == 0x1300_FF14)
+        #expect(claim.receive(CANFrame(id: 0x1311_15FE), now: 600, random: 1) == nil)
+        // Our own claim echoed back (same EUI): nothing; another EUI claiming 0x14: start again.
+        #expect(claim.receive(claim.claimFrame(0x14), now: 700, random: 1) == nil)
+        var intruder = CANFrame(id: 0x1300_FF14)
+        for b in [0xDE, 0xAD, 0xBE, 0xEF, 0xC0, 0xFF, 0xEE, 0xEE] as [UInt8] { intruder.append(b) }
+        let again = claim.receive(intruder, now: 800, random: 0x42)
+        #expect(again.map { ThingSetCANID(raw: $0.id) } == .networkManagement(variable: 0x42, target: 0x43, source: 0xFE))
+        #expect(claim.state == .discovering(address: 0x43, since: 800))
+    }
+
+    @Test func anOwnersClaimDuringDiscoveryMovesUsOn() {
+        var discovery = CANFrame(id: 0)
+        // 0x00 is for gateways: a random address is used instead (0x01 + 0x10 % 0xFD = 0x11).
+        var claim = CANAddressClaim(eui: eui, preferred: 0x00, random: 0x10, now: 0, discovery: &discovery)
+        #expect(claim.state == .discovering(address: 0x11, since: 0))
+        var owner = CANFrame(id: 0x1300_FF11)
+        for b in [1, 2, 3, 4, 5, 6, 7, 8] as [UInt8] { owner.append(b) }
+        let next = claim.receive(owner, now: 100, random: 0x10)
+        // The same random would give 0x11 again: the next address is taken instead.
+        #expect(claim.state == .discovering(address: 0x12, since: 100) && next?.id == 0x1310_12FE)
+        #expect(claim.tick(now: 599) == nil && claim.tick(now: 600)?.id == 0x1300_FF12)
+    }
+}
