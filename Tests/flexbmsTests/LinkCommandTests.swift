@@ -24,11 +24,16 @@ import Testing
     /// Starts the virtual device on a free port and waits until it answers.
     func startDevice(_ scratch: Scratch) throws -> (Process, String) {
         try scratch.write("device.json", #"{"sCellChemistry":"LFP","sSeriesCellCount":16,"sNominalCapacity_Ah":100}"#)
+        return try startDevice(["--config", scratch.path("device.json")])
+    }
+
+    /// Starts the virtual device with `arguments` on a free port and waits until it answers.
+    func startDevice(_ arguments: [String]) throws -> (Process, String) {
         let port = freePort()
         let process = Process()
         process.executableURL = try flexbmsBinary()
         process.arguments = ["sim", "--realtime", "--speed", "60", "--thingset-tcp", "127.0.0.1:\(port)",
-                             "--config", scratch.path("device.json"), "--duration", "1d"]
+                             "--duration", "1d"] + arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -134,22 +139,7 @@ import Testing
         defer { scratch.cleanup() }
         let key = ["--payg-key", "a29ab82edc5fbbc41ec9530f6dac86b1", "--payg-starting-code", "123456789",
                    "--payg-state", scratch.path("payg.json")]
-        func start() throws -> (Process, String) {
-            let port = freePort()
-            let process = Process()
-            process.executableURL = try flexbmsBinary()
-            process.arguments = ["sim", "--realtime", "--speed", "60", "--thingset-tcp", "127.0.0.1:\(port)",
-                                 "--cells", "8", "--capacity", "100", "--duration", "1d"] + key
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            let url = "tcp://127.0.0.1:\(port)"
-            for _ in 0..<50 {
-                if try flexbms(["get", "Meas/rBmsState", "--device", url]).status == 0 { break }
-                Thread.sleep(forTimeInterval: 0.1)
-            }
-            return (process, url)
-        }
+        func start() throws -> (Process, String) { try startDevice(["--cells", "8", "--capacity", "100"] + key) }
         let token = try flexbms(["payg", "token", "--key", "a29ab82edc5fbbc41ec9530f6dac86b1", "--starting-code", "123456789",
                                  "--count", "1", "--days", "2"]).stdout.split(separator: "\n")[0].split(separator: " ")[1]
         var (device, url) = try start()
