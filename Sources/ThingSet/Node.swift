@@ -52,6 +52,10 @@ public enum ThingSetWellKnown {
     public static let metadataName: UInt64 = 0x1A
     public static let metadataType: UInt64 = 0x1B
     public static let metadataAccess: UInt64 = 0x1C
+    /// The root group: not in a model's table.
+    static var rootObject: ThingSetObject {
+        ThingSetObject(id: root, parent: root, name: "", kind: .group, access: ThingSetObject.readOnly)
+    }
 }
 
 public struct ThingSetNode<Model: ThingSetModel> {
@@ -101,10 +105,7 @@ public struct ThingSetNode<Model: ThingSetModel> {
         var text = DiagnosticText()
         if diagnosed && model.diagnostic(for: status, into: &text) {
             var w = CBORWriter(UnsafeMutableBufferPointer(rebasing: out[2...]))
-            let written: Bool = withUnsafeBytes(of: text.bytes) { raw in
-                (try? w.text(UnsafeBufferPointer(rebasing: raw.bindMemory(to: UInt8.self)[0..<text.count]))) != nil
-            }
-            if written { return 2 + w.count }
+            if text.withBytes({ (try? w.text($0)) != nil }) { return 2 + w.count }
         }
         out[2] = 0xF6
         return 3
@@ -115,11 +116,11 @@ public struct ThingSetNode<Model: ThingSetModel> {
         switch endpoint {
         case .id(let id):
             guard id <= UInt32(UInt16.max) else { throw .notFound }
-            if UInt16(id) == ThingSetWellKnown.root { return ThingSetObject(id: 0, parent: 0, name: "", kind: .group, access: ThingSetObject.readOnly) }
+            if UInt16(id) == ThingSetWellKnown.root { return ThingSetWellKnown.rootObject }
             guard let k = model.index(of: UInt16(id)) else { throw .notFound }
             return model.object(at: k)
         case .path(let r):
-            if r.isEmpty { return ThingSetObject(id: 0, parent: 0, name: "", kind: .group, access: ThingSetObject.readOnly) }
+            if r.isEmpty { return ThingSetWellKnown.rootObject }
             guard let k = model.index(path: UnsafeBufferPointer(rebasing: message[r])) else { throw .notFound }
             return model.object(at: k)
         case .record:

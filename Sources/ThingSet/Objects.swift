@@ -281,4 +281,9 @@ public struct DiagnosticText: Sendable {
     public mutating func append(_ name: ThingSetName) {
         for k in 0..<name.count where count < 96 { bytes[count] = name.byte(at: k); count += 1 }
     }
+
+    /// Calls `body` with the text's bytes.
+    public func withBytes<R>(_ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        withUnsafeBytes(of: bytes) { raw in body(UnsafeBufferPointer(rebasing: raw.bindMemory(to: UInt8.self)[0..<count])) }
+    }
 }

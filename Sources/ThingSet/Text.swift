@@ -139,10 +139,7 @@ extension ThingSetNode {
             var text = DiagnosticText()
             if model.diagnostic(for: error, into: &text) {
                 var w = JSONWriter(UnsafeMutableBufferPointer(rebasing: out[4...]))
-                let ok: Bool = withUnsafeBytes(of: text.bytes) { raw in
-                    (try? w.text(UnsafeBufferPointer(rebasing: raw.bindMemory(to: UInt8.self)[0..<text.count]))) != nil
-                }
-                if ok {
+                if text.withBytes({ (try? w.text($0)) != nil }) {
                     out[3] = UInt8(ascii: " ")
                     n = 4 + w.count
                 }
