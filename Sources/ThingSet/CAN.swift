@@ -315,3 +315,116 @@ public struct CANAddressClaim: Sendable {
                                                             source: ThingSetCANID.anonymous).raw, fd: fd)
     }
 }
+
+/// A ThingSet node's CAN side (spec §11): claims its address, reassembles requests from one
+/// peer at a time, answers them through the node with ISO-TP (waiting for the peer's flow
+/// control before consecutive frames), and answers discoveries. The bus driver calls `receive`
+/// for every frame and `tick` regularly; `send` gets the frames to put on the bus.
+public struct ThingSetCANNode: Sendable {
+    public private(set) var claim: CANAddressClaim
+    var receiver = ISOTPReceiver()
+    var peer: UInt8?
+    public var channel = ThingSetChannel()
+    /// The answer being sent, and to whom.
+    var answer = InlineArray<512, UInt8>(repeating: 0)
+    var answerCount = 0
+    var sender: ISOTPSender?
+    var answerPeer: UInt8 = 0
+    /// Consecutive frames allowed before the next flow control (0: all).
+    var blockLeft = 0
+
+    public init(claim: CANAddressClaim) {
+        self.claim = claim
+    }
+
+    /// Our address once claimed.
+    public var address: UInt8? {
+        if case .claimed(let a) = claim.state { return a }
+        return nil
+    }
+
+    public mutating func tick(now: UInt32, send: (CANFrame) -> Void) {
+        if let f = claim.tick(now: now) { send(f) }
+    }
+
+    public mutating func receive<Model: ThingSetModel>(_ frame: CANFrame, now: UInt32, random: UInt8,
+                                                       node: inout ThingSetNode<Model>, send: (CANFrame) -> Void) {
+        guard let id = ThingSetCANID(raw: frame.id) else { return }
+        switch id {
+        case .networkManagement:
+            if let f = claim.receive(frame, now: now, random: random) { send(f) }
+        case .requestResponse(_, _, let target, let source):
+            guard let me = address, target == me, frame.count >= 1 else { return }
+            let reply = ThingSetCANID.requestResponse(targetBus: 0, sourceBus: 0, target: source, source: me).raw
+            if frame.data[0] >> 4 == 3 {
+                flowControl(frame, to: source, id: reply, send: send)
+                return
+            }
+            if peer != source { receiver.reset(); peer = source }
+            switch receiver.take(frame) {
+            case .flowControl(let go):
+                var fc = CANFrame(id: reply, fd: frame.fd)
+                fc.append(go ? 0x30 : 0x32)
+                fc.append(0x00)
+                fc.append(0x01)
+                send(fc)
+            case .complete:
+                var message = InlineArray<512, UInt8>(repeating: 0)
+                let count = receiver.expected
+                for k in 0..<count { message[k] = receiver.message[k] }
+                receiver.reset()
+                var out = InlineArray<512, UInt8>(repeating: 0)
+                let n = withUnsafeBytes(of: &message) { m in
+                    withUnsafeMutableBytes(of: &out) { o in
+                        node.processBinary(UnsafeBufferPointer(rebasing: m.bindMemory(to: UInt8.self)[0..<count]),
+                                           into: o.bindMemory(to: UInt8.self), channel: &channel)
+                    }
+                }
+                guard n > 0 else { return }
+                answer = out
+                answerCount = n
+                answerPeer = source
+                sender = ISOTPSender(fd: frame.fd)
+                // The first (or single) frame now; consecutive ones after the peer's flow control.
+                if let f = nextAnswerFrame(id: reply) { send(f) }
+                if sender.map({ $0.finished(answerCount) }) ?? true { sender = nil }
+            case .pending, .dropped:
+                return
+            }
+        default:
+            return
+        }
+    }
+
+    mutating func nextAnswerFrame(id: UInt32) -> CANFrame? {
+        guard var s = sender else { return nil }
+        let count = answerCount
+        var a = answer
+        let f = withUnsafeBytes(of: &a) { raw in
+            s.next(UnsafeBufferPointer(rebasing: raw.bindMemory(to: UInt8.self)[0..<count]), id: id)
+        }
+        sender = s
+        return f
+    }
+
+    /// The peer's flow control for our answer: `30 BS ST` sends (BS or all) consecutive frames,
+    /// `31` waits, `32` gives up.
+    mutating func flowControl(_ frame: CANFrame, to peer: UInt8, id: UInt32, send: (CANFrame) -> Void) {
+        guard sender != nil, peer == answerPeer else { return }
+        switch frame.data[0] & 0xF {
+        case 0:
+            blockLeft = frame.count >= 2 ? Int(frame.data[1]) : 0
+            var sent = 0
+            while let f = nextAnswerFrame(id: id) {
+                send(f)
+                sent += 1
+                if blockLeft > 0 && sent >= blockLeft { break }
+            }
+            if sender.map({ $0.finished(answerCount) }) ?? true { sender = nil }
+        case 1:
+            return
+        default:
+            sender = nil
+        }
+    }
+}

@@ -130,3 +130,51 @@ import Testing
         #expect(claim.tick(now: 599) == nil && claim.tick(now: 600)?.id == 0x1300_FF12)
     }
 }
+
+@Suite struct CANNodeTests {
+    func frame(_ id: UInt32, _ data: String) -> CANFrame {
+        hex(data).withUnsafeBufferPointer { CANFrame(id: id, bytes: $0) }
+    }
+
+    func bytes(_ f: CANFrame) -> String {
+        (0..<f.count).map { k in
+            let h = String(f.data[k], radix: 16, uppercase: true)
+            return h.count == 1 ? "0" + h : h
+        }.joined(separator: " ")
+    }
+
+    /// The exchanges of spec §11.3 with node 0x14, the client at 0x00.
+    @Test func requestsAndAnswersOnTheBus() {
+        var node = ThingSetNode(model: TestModel())
+        var discovery = CANFrame(id: 0)
+        let eui: InlineArray<8, UInt8> = [1, 2, 3, 4, 5, 6, 7, 8]
+        var can = ThingSetCANNode(claim: CANAddressClaim(eui: eui, preferred: 0x14, random: 7, now: 0, discovery: &discovery))
+        var sent: [CANFrame] = []
+        // Nothing is answered before the address is ours.
+        can.receive(frame(0x1800_1400, "0301187c"), now: 100, random: 1, node: &node) { sent.append($0) }
+        #expect(sent.isEmpty)
+        can.tick(now: 500) { sent.append($0) }
+        #expect(sent.map(\.id) == [0x1300_FF14] && can.address == 0x14)
+        sent = []
+        // GET rSOC_pct: one frame each way.
+        can.receive(frame(0x1800_1400, "0301187c"), now: 600, random: 1, node: &node) { sent.append($0) }
+        #expect(sent.map(\.id) == [0x1800_0014] && sent.map(bytes) == ["07 85 F6 FA 42 BF 66 66"])
+        sent = []
+        // The 26-byte FETCH: our flow control after its first frame, the answer's first frame after
+        // its last, and the rest after the client's flow control.
+        can.receive(frame(0x1800_1400, "101a05644d656173"), now: 700, random: 1, node: &node) { sent.append($0) }
+        #expect(sent.map(bytes) == ["30 00 01"])
+        for f in ["21826872534f435f", "227063746972426d", "23735374617465"] {
+            can.receive(frame(0x1800_1400, f), now: 701, random: 1, node: &node) { sent.append($0) }
+        }
+        #expect(sent.map(bytes) == ["30 00 01", "10 09 85 F6 82 FA 42 BF"])
+        can.receive(frame(0x1800_1400, "300000"), now: 702, random: 1, node: &node) { sent.append($0) }
+        #expect(sent.map(bytes).last == "21 66 66 03" && sent.count == 3)
+        // A request to another node is not ours; a discovery of 0x14 is answered with the claim.
+        sent = []
+        can.receive(frame(0x1800_1500, "0301187c"), now: 800, random: 1, node: &node) { sent.append($0) }
+        #expect(sent.isEmpty)
+        can.receive(CANFrame(id: 0x13A7_14FE), now: 800, random: 1, node: &node) { sent.append($0) }
+        #expect(sent.map(\.id) == [0x1300_FF14])
+    }
+}
