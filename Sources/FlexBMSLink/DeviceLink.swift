@@ -5,12 +5,25 @@ import ThingSet
 /// A connection to a device for the host commands, in the mode its transport uses: binary
 /// over TCP (`tcp://HOST:PORT`), text over a serial line (`serial:///dev/ttyUSB0`, or the
 /// virtual device's pseudo-terminal). Values come back as JSON text either way.
+/// A transport that carries one binary request and returns its answer.
+public protocol BinaryTransport: AnyObject {
+    func request(_ bytes: [UInt8]) throws -> (status: UInt8, payload: [UInt8])
+}
+
+extension ThingSetClient: BinaryTransport {
+    public func request(_ bytes: [UInt8]) throws -> (status: UInt8, payload: [UInt8]) { try request(bytes, whileWaiting: nil) }
+}
+
+extension SLCANClient: BinaryTransport {}
+
 public enum DeviceLink {
-    case tcp(ThingSetClient)
+    /// Binary mode: TCP, or CAN through an slcan adapter.
+    case tcp(any BinaryTransport)
     case serial(SerialLineClient)
 
     public static func open(_ device: String) throws -> DeviceLink {
         if device.hasPrefix("serial://") { return .serial(try SerialLineClient(path: String(device.dropFirst(9)))) }
+        if device.hasPrefix("slcan://") { return .tcp(try SLCANClient(path: String(device.dropFirst(8)))) }
         guard device.hasPrefix("tcp://") else {
             throw ThingSetClient.Failure.device(device)
         }

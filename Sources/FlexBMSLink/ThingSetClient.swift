@@ -16,7 +16,7 @@ public final class ThingSetClient {
 
         public var description: String {
             switch self {
-            case .device(let d): "--device must be tcp://HOST:PORT or serial:///dev/ttyX, got \(d)"
+            case .device(let d): "--device must be tcp://HOST:PORT, serial:///dev/ttyX or slcan:///dev/ttyX, got \(d)"
             case .connect(let why): "cannot connect: \(why)"
             case .timeout: "no answer within \(Int(ThingSetClient.timeout)) s"
             case .closed: "the device closed the connection"

@@ -48,6 +48,11 @@ public final class ThingSetPTY {
 
     deinit { close(master) }
 
+    /// Writes raw bytes to the client.
+    public func write(_ bytes: [UInt8]) {
+        _ = bytes.withUnsafeBytes { Glibc.write(master, $0.baseAddress, $0.count) }
+    }
+
     /// Writes a text report of `subset` with its CRC (spec §9.4).
     public func publish<Model: ThingSetModel>(_ model: Model, subset: UInt16) {
         let node = ThingSetNode(model: model)
@@ -56,26 +61,27 @@ public final class ThingSetPTY {
         guard n > 0 else { return }
         let crc = out[0..<n].withUnsafeBufferPointer { ThingSetCRC.crc32($0) }
         let line = Array(out[0..<n]) + Array(String(format: " %08X#\r\n", crc).utf8)
-        _ = line.withUnsafeBytes { write(master, $0.baseAddress, $0.count) }
+        write(line)
     }
 
     /// Reads what arrived and calls `handle` with every complete line (without its LF); writes
     /// what it returns, if anything, as a CR LF terminated line.
-    public func serveLines(_ handle: (inout [UInt8]) -> [UInt8]) {
+    public func serveLines(separator: UInt8 = 0x0A, _ handle: (inout [UInt8]) -> [UInt8]) {
         var chunk = [UInt8](repeating: 0, count: 1024)
         while true {
             let n = read(master, &chunk, chunk.count)
             guard n > 0 else { break }  // EAGAIN, or no client (EIO)
             buffer += chunk[0..<n]
         }
-        while let lf = buffer.firstIndex(of: 0x0A) {
+        while let lf = buffer.firstIndex(of: separator) {
             var line = Array(buffer[0..<lf])
             buffer.removeFirst(lf + 1)
             guard line.count <= ThingSetPTY.maximumLine else { continue }
+            if separator == 0x0A, line.last == 0x0D { line.removeLast() }
             let answer = handle(&line)
             guard !answer.isEmpty else { continue }
-            let out = answer + [0x0D, 0x0A]
-            _ = out.withUnsafeBytes { write(master, $0.baseAddress, $0.count) }
+            // Text lines end with CR LF; other protocols (slcan) bring their own ends.
+            write(separator == 0x0A ? answer + [0x0D, 0x0A] : answer)
         }
         if buffer.count > ThingSetPTY.maximumLine { buffer = [] }
     }

@@ -47,7 +47,7 @@ func talk<T>(_ body: () throws -> T) throws -> T {
 }
 
 /// Builds a request with `body` and sends it.
-func send(_ client: ThingSetClient, _ body: (inout CBORWriter) throws -> Void) throws -> (UInt8, [UInt8]) {
+func send(_ client: any BinaryTransport, _ body: (inout CBORWriter) throws -> Void) throws -> (UInt8, [UInt8]) {
     var storage = [UInt8](repeating: 0, count: 4096)
     let bytes = try storage.withUnsafeMutableBufferPointer { buffer -> [UInt8] in
         var w = CBORWriter(buffer)
@@ -146,7 +146,7 @@ extension FlexBMS {
 
         func run() throws {
             guard case .tcp(let client) = try options.connect() else {
-                printError("flexbms schema needs a tcp:// device: the types and access come from the _Metadata overlay of binary mode")
+                printError("flexbms schema needs a tcp:// or slcan:// device: the types and access come from the _Metadata overlay of binary mode")
                 throw ExitCode(2)
             }
             var rows: [(path: String, id: UInt64, type: String, access: UInt64)] = []
@@ -163,7 +163,7 @@ extension FlexBMS {
             }
         }
 
-        func walk(_ client: ThingSetClient, id: UInt64, prefix: String,
+        func walk(_ client: any BinaryTransport, id: UInt64, prefix: String,
                   into rows: inout [(path: String, id: UInt64, type: String, access: UInt64)]) throws {
             let (status, ids) = try send(client) { w in
                 try w.byte(ThingSetFunction.fetch.rawValue)
@@ -177,30 +177,36 @@ extension FlexBMS {
                 return try (0..<n).map { _ in try r.readUInt() }
             }
             guard !children.isEmpty else { return }
-            let (mstatus, metadata) = try send(client) { w in
-                try w.byte(ThingSetFunction.fetch.rawValue)
-                try w.uint(UInt64(ThingSetWellKnown.metadata))
-                try w.arrayHeader(children.count)
-                for c in children { try w.uint(c) }
-            }
-            guard mstatus == ThingSetStatus.content.rawValue else { return }
-            let entries: [(String, String, UInt64)] = try metadata.withUnsafeBufferPointer { p in
-                var r = CBORReader(p)
-                let n = try r.readArrayHeader() ?? 0
-                return try (0..<n).map { _ in
-                    var name = "", type = "", access: UInt64 = 0
-                    let pairs = try r.readMapHeader() ?? 0
-                    for _ in 0..<pairs {
-                        let key = try r.readUInt()
-                        if key == ThingSetWellKnown.metadataAccess {
-                            access = try r.readUInt()
-                        } else {
-                            let range = try r.readTextRange()
-                            let text = String(decoding: UnsafeBufferPointer(rebasing: r.data[range]), as: UTF8.self)
-                            if key == ThingSetWellKnown.metadataName { name = text } else { type = text }
+            // Metadata eight objects at a time: small devices (and CAN's ISO-TP buffers) do not
+            // answer a hundred at once.
+            var entries: [(String, String, UInt64)] = []
+            for batch in stride(from: 0, to: children.count, by: 8) {
+                let part = Array(children[batch..<min(batch + 8, children.count)])
+                let (mstatus, metadata) = try send(client) { w in
+                    try w.byte(ThingSetFunction.fetch.rawValue)
+                    try w.uint(UInt64(ThingSetWellKnown.metadata))
+                    try w.arrayHeader(part.count)
+                    for c in part { try w.uint(c) }
+                }
+                guard mstatus == ThingSetStatus.content.rawValue else { return }
+                entries += try metadata.withUnsafeBufferPointer { p in
+                    var r = CBORReader(p)
+                    let n = try r.readArrayHeader() ?? 0
+                    return try (0..<n).map { _ in
+                        var name = "", type = "", access: UInt64 = 0
+                        let pairs = try r.readMapHeader() ?? 0
+                        for _ in 0..<pairs {
+                            let key = try r.readUInt()
+                            if key == ThingSetWellKnown.metadataAccess {
+                                access = try r.readUInt()
+                            } else {
+                                let range = try r.readTextRange()
+                                let text = String(decoding: UnsafeBufferPointer(rebasing: r.data[range]), as: UTF8.self)
+                                if key == ThingSetWellKnown.metadataName { name = text } else { type = text }
+                            }
                         }
+                        return (name, type, access)
                     }
-                    return (name, type, access)
                 }
             }
             for (k, child) in children.enumerated() where k < entries.count {

@@ -65,6 +65,8 @@ extension FlexBMS {
         var thingsetTCP: String?
         @Option(name: .customLong("payg-state"), help: "With --realtime and --payg-key: keep the PAYG record (credit, used tokens, clock) in this file, as the device keeps it in flash; read at the start if it exists.")
         var paygState: String?
+        @Flag(name: .customLong("thingset-slcan-pty"), help: "With --realtime: the device's CAN bus through an slcan adapter on a pseudo-terminal (its path is printed): ThingSet binary mode over ISO-TP, node address 0x14 claimed.")
+        var thingsetSlcanPTY = false
         @Flag(name: .customLong("thingset-pty"), help: "With --realtime: serve ThingSet text mode on a pseudo-terminal (its path is printed), as on a serial port.")
         var thingsetPTY = false
         @Option(name: .customLong("expert-token"), help: "With --thingset-tcp: the xAuth token of the expert role (writes settings).")
@@ -99,7 +101,9 @@ extension FlexBMS {
                 try runRealtime(plan)
                 return
             }
-            guard thingsetTCP == nil && !thingsetPTY else { throw CLIError("--thingset-tcp and --thingset-pty need --realtime") }
+            guard thingsetTCP == nil && !thingsetPTY && !thingsetSlcanPTY else {
+                throw CLIError("--thingset-tcp, --thingset-pty and --thingset-slcan-pty need --realtime")
+            }
             var progress = ProgressBar()
             let report: SimulationReport
             switch plan.profile {
@@ -157,6 +161,11 @@ extension FlexBMS {
                 do { pty = try ThingSetPTY() } catch { throw CLIError("--thingset-pty: \(error)") }
                 print("ThingSet serial on \(pty!.path)")
             }
+            var slcan: SLCANPort?
+            if thingsetSlcanPTY {
+                do { slcan = try SLCANPort() } catch { throw CLIError("--thingset-slcan-pty: \(error)") }
+                print("ThingSet CAN (slcan) on \(slcan!.path)")
+            }
             var simulation: Simulation<StandardProfile>
             do {
                 simulation = try Simulation(setup: plan.setup, profile: StandardProfile(kind, config: plan.config, seed: plan.setup.seed))
@@ -192,7 +201,7 @@ extension FlexBMS {
             print("virtual device: \(setup.cells)S \(setup.chemistry.name) \(fixed(Double(setup.capacityAh), 1)) Ah (\(kind.name), seed \(setup.seed)), \(speed == 1 ? "real time" : "\(fixed(speed, 0)) × real time")")
             fflush(nil)
             let forever = days == nil && duration == nil
-            device.run(speed: speed, server: server, pty: pty, durationMs: forever ? nil : plan.durationMs) { line in
+            device.run(speed: speed, server: server, pty: pty, slcan: slcan, durationMs: forever ? nil : plan.durationMs) { line in
                 print(line)
                 fflush(nil)
             }

@@ -129,7 +129,7 @@ import Testing
         r = try flexbms(["log", "--device", device])
         #expect(r.stdout.contains(" s  config  (NORMAL)"), "\(r.stdout)")
         r = try flexbms(["schema", "--device", device])
-        #expect(r.status == 2 && r.stderr.contains("needs a tcp:// device"))
+        #expect(r.status == 2 && r.stderr.contains("needs a tcp:// or slcan:// device"))
     }
 
     /// The PAYG record survives a restart of the virtual device (its "flash" is --payg-state):
@@ -155,12 +155,45 @@ import Testing
         #expect(r.stdout == "PAYG/xPaygToken → 1\n", "\(r.stdout)")
     }
 
+    /// The same commands in binary mode over CAN, through the virtual device's slcan adapter.
+    @Test func overCANThroughAnSlcanAdapter() throws {
+        let process = Process()
+        process.executableURL = try flexbmsBinary()
+        process.arguments = ["sim", "--realtime", "--speed", "60", "--thingset-slcan-pty", "--cells", "8", "--capacity", "100",
+                             "--duration", "1d"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        defer { stop(process) }
+        var line = Data()
+        while let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
+            line += byte
+        }
+        let text = String(decoding: line, as: UTF8.self)
+        #expect(text.hasPrefix("ThingSet CAN (slcan) on /dev/pts/"), "\(text)")
+        let device = "slcan://" + (text.split(separator: " ").last.map(String.init) ?? "")
+        Thread.sleep(forTimeInterval: 0.8)  // the node claims its address 500 ms after the start
+        var r = try flexbms(["get", "Meas/rBmsState", "--device", device])
+        #expect(r.status == 0 && r.stdout == "Meas/rBmsState = 3\n", "\(r.stdout)\(r.stderr)")
+        // A whole group: an answer of many frames.
+        r = try flexbms(["get", "Meas", "--json", "--device", device])
+        #expect(r.status == 0 && r.stdout.contains("\"rCellVoltages_V\":["), "\(r.stderr)")
+        r = try flexbms(["set", "Conf/sCellOvervoltage_V", "3.7", "--token", "expert", "--device", device])
+        #expect(r.status == 0, "\(r.stderr)")
+        r = try flexbms(["set", "Conf/sCellOvervoltage_V", "3.55", "--token", "expert", "--device", device])
+        #expect(r.status == 1 && r.stderr.contains("must be below sCellOvervoltage_V"))
+        r = try flexbms(["schema", "--json", "--device", device])
+        let rows = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]] ?? []
+        #expect(rows.count > 160, "\(r.stderr)")
+    }
+
     @Test func noDeviceIsAClearError() throws {
         let r = try flexbms(["get", "Meas", "--device", "tcp://127.0.0.1:1"])
         #expect(r.status == 2 && r.stderr.contains("cannot connect"))
         let missing = try flexbms(["get", "Meas", "--device", "serial:///dev/nonexistent-tty"])
         #expect(missing.status == 2 && missing.stderr.contains("cannot connect: /dev/nonexistent-tty"))
         let bad = try flexbms(["get", "Meas", "--device", "udp://127.0.0.1:9002"])
-        #expect(bad.status == 2 && bad.stderr.contains("--device must be tcp://HOST:PORT or serial:///dev/ttyX"))
+        #expect(bad.status == 2 && bad.stderr.contains("--device must be tcp://HOST:PORT, serial:///dev/ttyX or slcan:///dev/ttyX"))
     }
 }

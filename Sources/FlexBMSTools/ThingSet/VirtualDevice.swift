@@ -31,6 +31,10 @@ public struct VirtualDevice<P: PowerProfile> {
     /// `_Reporting/mLive`, and when the last report went out.
     /// The serial console (ThingSet text mode and keypad-style token entry).
     var console = Console()
+    /// The CAN side, when an slcan port is open, and the wall clock it counts from.
+    var canNode: ThingSetCANNode?
+    var start = Date()
+    var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
     var reportEnable = true
     var reportPeriodMs: UInt32 = 1000
     var lastReport = Date()
@@ -48,9 +52,16 @@ public struct VirtualDevice<P: PowerProfile> {
 
     /// Runs until `durationMs` of simulated time (forever with `nil`), `speed` simulated
     /// seconds per second, answering requests between steps; `log` gets each BMS event as a line.
-    public mutating func run(speed: Double, server: ThingSetTCPServer?, pty: ThingSetPTY? = nil, durationMs: UInt64?,
-                             log: (String) -> Void) {
+    public mutating func run(speed: Double, server: ThingSetTCPServer?, pty: ThingSetPTY? = nil, slcan: SLCANPort? = nil,
+                             durationMs: UInt64?, log: (String) -> Void) {
         let start = Date()
+        self.start = start
+        if slcan != nil {
+            var discovery = CANFrame(id: 0)
+            canNode = ThingSetCANNode(claim: CANAddressClaim(eui: nodeID8, preferred: 0x14, random: random(), now: 0,
+                                                             discovery: &discovery))
+            slcan?.send(discovery)
+        }
         while durationMs.map({ simulation.time.milliseconds < $0 }) ?? true {
             if let payg {
                 // The credit as the firmware hands it over every second.
@@ -80,8 +91,40 @@ public struct VirtualDevice<P: PowerProfile> {
                     Thread.sleep(forTimeInterval: pty == nil ? wait : min(wait, 0.005))
                 }
                 if let pty { serveText(pty) }
+                if let slcan { serveCAN(slcan) }
             } while Date() < due
         }
+    }
+
+    /// The node ID's 8 bytes (its 16 hex digits), the payload of the CAN address claim.
+    var nodeID8: InlineArray<8, UInt8> {
+        var eui = InlineArray<8, UInt8>(repeating: 0)
+        for k in 0..<8 {
+            let hex = String(decoding: [nodeID[2 * k], nodeID[2 * k + 1]], as: UTF8.self)
+            eui[k] = UInt8(hex, radix: 16) ?? 0
+        }
+        return eui
+    }
+
+    /// A random byte for the address claim.
+    mutating func random() -> UInt8 {
+        seed = seed &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return UInt8(truncatingIfNeeded: seed >> 33)
+    }
+
+    /// The CAN frames the host sent through the slcan adapter, between two steps.
+    mutating func serveCAN(_ port: SLCANPort) {
+        guard var can = canNode else { return }
+        let now = UInt32(truncatingIfNeeded: Int(Date().timeIntervalSince(start) * 1000))
+        let frames = port.receive()
+        var node = ThingSetNode(model: objects())
+        for f in frames {
+            let r = random()
+            can.receive(f, now: now, random: r, node: &node) { port.send($0) }
+        }
+        can.tick(now: now) { port.send($0) }
+        canNode = can
+        if !frames.isEmpty { takeBack(node.model) }
     }
 
     /// The serial port's pending lines, between two steps.
