@@ -329,6 +329,16 @@ public struct BMSObjects: ThingSetModel {
 
     public func recordCount(_ id: UInt16) -> Int { id == 0x1E0 ? log.count : 0 }
 
+    /// `pNodeID` compared without regard to case (python-thingset writes it in lower case).
+    public func isOwnNodeID(_ eui: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard eui.count == 16 else { return false }
+        for k in 0..<16 {
+            let a = eui[k] >= 0x61 && eui[k] <= 0x66 ? eui[k] - 0x20 : eui[k]
+            guard a == nodeID[k] else { return false }
+        }
+        return true
+    }
+
     /// A refused configuration: its first broken rule, e.g. `sCellChargeVoltage_V: must be
     /// below sCellOvervoltage_V`.
     public func diagnostic(for status: ThingSetStatus, into text: inout DiagnosticText) -> Bool {

@@ -70,6 +70,15 @@ public struct ThingSetNode<Model: ThingSetModel> {
     public mutating func processBinary(_ message: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>,
                                        channel: inout ThingSetChannel) -> Int {
         guard out.count >= 3 else { return 0 }
+        // A forward envelope (1C <EUI-64 text> <request>) naming this node: its inner request,
+        // answered unwrapped (spec §10.2). Any other node: not a gateway (C5, below).
+        if message.first == 0x1C {
+            var r = CBORReader(UnsafeBufferPointer(rebasing: message[1...]))
+            if let eui = try? r.readTextRange(),
+               model.isOwnNodeID(UnsafeBufferPointer(rebasing: message[(eui.lowerBound + 1)..<(eui.upperBound + 1)])) {
+                return processBinary(UnsafeBufferPointer(rebasing: message[(1 + r.position)...]), into: out, channel: &channel)
+            }
+        }
         let request: ThingSetRequest
         do {
             guard let r = try ThingSetRequest.parseBinary(message) else { return 0 }

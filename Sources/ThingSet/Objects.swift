@@ -213,6 +213,8 @@ public protocol ThingSetModel {
     /// Runs function `id`; returns its int32 result, if it has one.
     mutating func exec(_ id: UInt16, _ parameters: ThingSetParameters, message: UnsafeBufferPointer<UInt8>,
                        roles: inout ThingSetRoles) throws(ThingSetStatus) -> Int32?
+    /// Whether a forward envelope names this node (see the extension's default).
+    func isOwnNodeID(_ eui: UnsafeBufferPointer<UInt8>) -> Bool
     /// Why the last request failed with `status` (see the extension's default).
     func diagnostic(for status: ThingSetStatus, into text: inout DiagnosticText) -> Bool
     /// The number of records in records object `id` (0 for a model without records).
@@ -222,6 +224,10 @@ public protocol ThingSetModel {
 }
 
 extension ThingSetModel {
+    /// Whether `eui` (16 hex digits, any case) is this node's ID, for forward envelopes
+    /// addressed to it (spec §10.2); `false` for a model without one.
+    public func isOwnNodeID(_ eui: UnsafeBufferPointer<UInt8>) -> Bool { false }
+
     /// Why the last request failed with `status`, as text for the answer (`A9 F6 "…"`,
     /// `:A9 "…"`); `false` when there is nothing to add.
     public func diagnostic(for status: ThingSetStatus, into text: inout DiagnosticText) -> Bool { false }

@@ -206,4 +206,13 @@ func ask(_ n: inout ThingSetNode<BMSObjects>, _ request: String, _ channel: inou
         #expect(ask(&n, "02 18 4A 80", &c) == bytes("84 F6 F6"))
         #expect(n.model.bms.command.state == .shutdown)
     }
+
+    @Test func aForwardEnvelopeToThisNodeIsAnsweredUnwrapped() {
+        var n = node()
+        var c = ThingSetChannel()
+        let own = Array("0000000000000001".utf8).map { String($0, radix: 16) }.joined()
+        #expect(ask(&n, "1C 70 " + own + " 01 18 7F", &c) == bytes("85 F6 03"))
+        let other = Array("00000000000000ab".utf8).map { String($0, radix: 16) }.joined()
+        #expect(ask(&n, "1C 70 " + other + " 01 18 7F", &c) == bytes("C5 F6 F6"))
+    }
 }
