@@ -118,6 +118,12 @@ try:
     check(r.values and r.values[0].value == 200, f"sNominalCapacity_Ah after the preset: {r.data}")
     client.disconnect()
 
+    # Through a forward envelope naming this node (python-thingset writes the EUI in lower case).
+    forwarded = ThingSetTCP("127.0.0.1", target_eui=0xF1E8B50000000001)
+    r = forwarded.get(0x7F)
+    check(r.status_code == ThingSetStatus.CONTENT, f"a forward envelope to this node: {r.status_code}")
+    forwarded.disconnect()
+
     # Malformed frames get an error status and the device keeps running.
     check(raw(port, bytes([0x07, 0x05, 0xA1, 0x18, 0x60, 0xFC])) == bytes([0xA0, 0xF6, 0xF6]),
           "a reserved CBOR head: A0")
