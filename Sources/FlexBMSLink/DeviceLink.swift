@@ -97,16 +97,7 @@ public final class SerialLineClient {
     public static let timeout: TimeInterval = 2
 
     public init(path: String) throws {
-        let fd = Glibc.open(path, O_RDWR | O_NOCTTY | O_NONBLOCK)
-        guard fd >= 0 else { throw ThingSetClient.Failure.connect("\(path): " + String(cString: strerror(errno))) }
-        var t = termios()
-        if tcgetattr(fd, &t) == 0 {
-            cfmakeraw(&t)
-            cfsetispeed(&t, speed_t(B115200))
-            cfsetospeed(&t, speed_t(B115200))
-            tcsetattr(fd, TCSANOW, &t)
-        }
-        self.fd = fd
+        fd = try openRawTTY(path, baud: speed_t(B115200))
     }
 
     deinit { close(fd) }
@@ -167,4 +158,20 @@ extension JSONCBOR {
         }
         return CBORJSON.quoted(text)
     }
+}
+
+/// Opens a serial device (or a pseudo-terminal) non-blocking in raw mode, at `baud` if given.
+func openRawTTY(_ path: String, baud: speed_t? = nil) throws -> Int32 {
+    let fd = Glibc.open(path, O_RDWR | O_NOCTTY | O_NONBLOCK)
+    guard fd >= 0 else { throw ThingSetClient.Failure.connect("\(path): " + String(cString: strerror(errno))) }
+    var t = termios()
+    if tcgetattr(fd, &t) == 0 {
+        cfmakeraw(&t)
+        if let baud {
+            cfsetispeed(&t, baud)
+            cfsetospeed(&t, baud)
+        }
+        tcsetattr(fd, TCSANOW, &t)
+    }
+    return fd
 }

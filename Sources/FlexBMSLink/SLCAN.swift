@@ -74,14 +74,7 @@ public final class SLCANClient {
     public static let timeout: TimeInterval = 2
 
     public init(path: String) throws {
-        let fd = Glibc.open(path, O_RDWR | O_NOCTTY | O_NONBLOCK)
-        guard fd >= 0 else { throw ThingSetClient.Failure.connect("\(path): " + String(cString: strerror(errno))) }
-        var t = termios()
-        if tcgetattr(fd, &t) == 0 {
-            cfmakeraw(&t)
-            tcsetattr(fd, TCSANOW, &t)
-        }
-        self.fd = fd
+        fd = try openRawTTY(path)
         write(Array("C\rS6\rO\r".utf8))
         // A bus scan: every node answers with its claim.
         write(SLCAN.encode(CANFrame(id: ThingSetCANID.networkManagement(variable: 0x3C, target: 0xFF, source: 0xFE).raw)))

@@ -45,6 +45,24 @@ import Testing
         return (process, url)
     }
 
+    /// Starts an 8-cell virtual device with `flag` (a pseudo-terminal option) and returns it
+    /// with the first line it prints (the terminal's path).
+    func startDevice(printing flag: String) throws -> (Process, String) {
+        let process = Process()
+        process.executableURL = try flexbmsBinary()
+        process.arguments = ["sim", "--realtime", "--speed", "60", flag, "--cells", "8", "--capacity", "100",
+                             "--duration", "1d"]
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var line = Data()
+        while let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
+            line += byte
+        }
+        return (process, String(decoding: line, as: UTF8.self))
+    }
+
     /// Ends the device: SIGTERM, and SIGKILL if it has not gone after two seconds.
     func stop(_ device: Process) {
         device.terminate()
@@ -102,20 +120,8 @@ import Testing
 
     /// The same commands in text mode over the virtual device's serial port.
     @Test func overTheSerialPort() throws {
-        let process = Process()
-        process.executableURL = try flexbmsBinary()
-        process.arguments = ["sim", "--realtime", "--speed", "60", "--thingset-pty", "--cells", "8", "--capacity", "100",
-                             "--duration", "1d"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let (process, text) = try startDevice(printing: "--thingset-pty")
         defer { stop(process) }
-        var line = Data()
-        while let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
-            line += byte
-        }
-        let text = String(decoding: line, as: UTF8.self)
         #expect(text.hasPrefix("ThingSet serial on /dev/pts/"), "\(text)")
         let device = "serial://" + (text.split(separator: " ").last.map(String.init) ?? "")
         var r = try flexbms(["get", "Meas/rBmsState", "--device", device])
@@ -157,20 +163,8 @@ import Testing
 
     /// The same commands in binary mode over CAN, through the virtual device's slcan adapter.
     @Test func overCANThroughAnSlcanAdapter() throws {
-        let process = Process()
-        process.executableURL = try flexbmsBinary()
-        process.arguments = ["sim", "--realtime", "--speed", "60", "--thingset-slcan-pty", "--cells", "8", "--capacity", "100",
-                             "--duration", "1d"]
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        let (process, text) = try startDevice(printing: "--thingset-slcan-pty")
         defer { stop(process) }
-        var line = Data()
-        while let byte = try out.fileHandleForReading.read(upToCount: 1), !byte.isEmpty, byte != Data("\n".utf8) {
-            line += byte
-        }
-        let text = String(decoding: line, as: UTF8.self)
         #expect(text.hasPrefix("ThingSet CAN (slcan) on /dev/pts/"), "\(text)")
         let device = "slcan://" + (text.split(separator: " ").last.map(String.init) ?? "")
         Thread.sleep(forTimeInterval: 0.8)  // the node claims its address 500 ms after the start
