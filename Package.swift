@@ -34,16 +34,17 @@ var targets: [Target] = [
     .target(name: "PackSim", dependencies: ["BMSCore"], swiftSettings: portableSwift),
     .target(name: "PAYG", swiftSettings: portableSwift),
     .target(name: "ThingSet", swiftSettings: portableSwift),
-    .target(name: "Firmware", dependencies: ["BMSCore", "ThingSet", "PAYG"], swiftSettings: portableSwift),
+    .target(name: "Inverter", swiftSettings: portableSwift),
+    .target(name: "Firmware", dependencies: ["BMSCore", "ThingSet", "PAYG", "Inverter"], swiftSettings: portableSwift),
 ]
 
 if !embedded {
     targets += [
         .target(name: "FlexBMSLink", dependencies: ["ThingSet"], swiftSettings: hostSpeed),
-        .target(name: "FlexBMSTools", dependencies: ["BMSCore", "PackSim", "PAYG", "ThingSet", "Firmware", "FlexBMSLink"],
+        .target(name: "FlexBMSTools", dependencies: ["BMSCore", "PackSim", "PAYG", "ThingSet", "Inverter", "Firmware", "FlexBMSLink"],
                 swiftSettings: hostSpeed),
         .executableTarget(name: "flexbms", dependencies: [
-            "BMSCore", "PackSim", "PAYG", "FlexBMSTools", "FlexBMSLink", "ThingSet", "Firmware",
+            "BMSCore", "PackSim", "PAYG", "FlexBMSTools", "FlexBMSLink", "ThingSet", "Inverter", "Firmware",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "BMSCoreTests", dependencies: [
@@ -53,6 +54,7 @@ if !embedded {
         .testTarget(name: "PackSimTests", dependencies: ["PackSim", "BMSCore", "PAYG"]),
         .testTarget(name: "PAYGTests", dependencies: ["PAYG"]),
         .testTarget(name: "ThingSetTests", dependencies: ["ThingSet"]),
+        .testTarget(name: "InverterTests", dependencies: ["Inverter"]),
         .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "ThingSet", "BMSCore", "PAYG"]),
         .testTarget(name: "FlexBMSToolsTests", dependencies: ["FlexBMSTools", "BMSCore", "PackSim"]),
         .testTarget(name: "flexbmsTests", dependencies: ["flexbms"]),
@@ -66,6 +68,7 @@ let package = Package(
         .library(name: "PackSim", targets: ["PackSim"]),
         .library(name: "PAYG", targets: ["PAYG"]),
         .library(name: "ThingSet", targets: ["ThingSet"]),
+        .library(name: "Inverter", targets: ["Inverter"]),
         .library(name: "Firmware", targets: ["Firmware"]),
     ] : [
         .executable(name: "flexbms", targets: ["flexbms"]),

@@ -51,6 +51,9 @@ public struct BatteryManager: Sendable {
     public private(set) var limits = ChargeLimits()
     /// Pack power of the last fresh measurement, W (+ = charging).
     public private(set) var power: Float = 0
+    /// The last measurement stepped on, with the board's calibration applied: what the BMS
+    /// judged, and what it reports (to an inverter, over ThingSet).
+    public private(set) var lastMeasurement: Measurement?
     var events = EventQueue()
 
     /// Starts with `config`, or throws `.invalid` with every violation.
@@ -84,6 +87,7 @@ public struct BatteryManager: Sendable {
     public mutating func step(_ rawMeasurement: Measurement, now: Timestamp) -> Command {
         let firstNew = events.count
         let measurement = calibrated(rawMeasurement, now: now)
+        lastMeasurement = measurement
         let summary = protection.update(measurement, now: now, config: config,
                                         commanded: switching.command, state: switching.state,
                                         events: &events)
@@ -241,6 +245,13 @@ public struct BatteryManager: Sendable {
         if fullDetector.isFull || !inputs.chargeEnable { allowed.remove(.charge) }
         if !inputs.dischargeEnable || payg.locked { allowed.remove(.discharge) }
         return allowed
+    }
+
+    /// Logs the inverter going silent (after `silentSeconds` without its keep-alive) or being
+    /// heard, so the event log shows when the inverter lost the battery.
+    public mutating func recordInverter(heard: Bool, silentSeconds: Float = 0, at time: Timestamp) {
+        events.append(BMSEvent(kind: heard ? .inverterHeard : .inverterSilent, time: time,
+                               value: heard ? 0 : silentSeconds, state: switching.state))
     }
 
     /// Logs a token entry (accepted or not) in the event stream.

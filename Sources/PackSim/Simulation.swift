@@ -87,7 +87,8 @@ public struct Simulation<Profile: PowerProfile> {
         return faults.append(fault)
     }
 
-    func isActive(_ kind: InjectedFaultKind) -> Bool {
+    /// Whether a scheduled fault of `kind` is in force.
+    public func isActive(_ kind: InjectedFaultKind) -> Bool {
         activeKinds & (1 << UInt16(kind.rawValue)) != 0
     }
 

@@ -4,6 +4,7 @@ import Firmware
 import FlexBMSLink
 import FlexBMSTools
 import Foundation
+import Inverter
 import PackSim
 import PAYG
 
@@ -75,6 +76,12 @@ extension FlexBMS {
         var manufacturerToken = "manufacturer"
         @Option(name: .customLong("active-balancer"), help: "Fit an active-balancer board whose converters carry this many amperes per cell (90 % efficient) instead of bleeding, e.g. 2.")
         var activeBalancer: Double?
+        @Option(help: "Put an inverter on the battery's CAN bus speaking this profile: pylon, victron or sma (frames in the summary; with --can-log, every frame).")
+        var inverter: String?
+        @Option(name: .customLong("inverter-name"), help: "With --inverter: the battery name sent to the inverter (0x35E; Victron also 0x370/0x371), 1-16 ASCII characters; default PYLON for pylon, FLEXBMS otherwise.")
+        var inverterName: String?
+        @Option(name: .customLong("can-log"), help: "With --inverter: write every frame on the inverter bus to this file in candump log format.")
+        var canLog: String?
         @Flag(help: "Print the summary as JSON on stdout.")
         var json = false
         @Flag(name: .customLong("list-faults"), help: "List the faults that can be injected, and exit.")
@@ -257,6 +264,8 @@ struct SimulationPlan {
     var faults: [ScheduledFault]
     var payg: SimulatedPAYG?
     var activeBalancer: ActiveBalancerBoard?
+    var inverter: InverterSettings?
+    var canLog: String?
 
     init(_ o: FlexBMS.Sim) throws {
         var config: BMSConfig?
@@ -367,6 +376,23 @@ struct SimulationPlan {
             }
             activeBalancer = ActiveBalancerBoard(maximumCurrent: Float(amps))
         }
+        if let name = o.inverter {
+            guard let profile = InverterProfile.allCases.first(where: { "\($0.name)" == name }) else {
+                throw CLIError("--inverter must be one of " + InverterProfile.allCases.map { "\($0.name)" }.joined(separator: ", ") + ", got \(name)")
+            }
+            var settings = InverterSettings(profile: profile)
+            if let text = o.inverterName {
+                let ok = Array(text.utf8).withUnsafeBufferPointer { settings.setName(bytes: $0) }
+                guard ok else { throw CLIError("--inverter-name must be 1 to 16 printable ASCII characters, got \"\(text)\"") }
+            }
+            inverter = settings
+        } else if o.inverterName != nil || o.canLog != nil {
+            throw CLIError("--inverter-name and --can-log need --inverter")
+        }
+        if faults.contains(where: { $0.kind == .inverterSilent }) && inverter == nil {
+            throw CLIError("--fault inverter-silent needs --inverter")
+        }
+        canLog = o.canLog
         self.faults = faults
         self.durationMs = durationMs
         self.sampleMs = sampleMs
@@ -383,10 +409,29 @@ struct SimulationPlan {
         if let board = activeBalancer { simulation.setActiveBalancer(board) }
         var payg = self.payg
         let hook: ((inout Simulation<P>) -> Void)? = payg == nil ? nil : { sim in payg!.step(&sim) }
-        return withUnsafeMutablePointer(to: &progress) { bar in
-            SimulationRunner.run(&simulation, durationMs: durationMs, sampleMs: sampleMs,
-                                 profileName: name, beforeStep: hook, progress: { bar.pointee.update($0) })
+        var bus: SimulatedInverterBus?
+        if let settings = inverter {
+            do {
+                bus = try SimulatedInverterBus(settings: settings, logPath: canLog)
+            } catch {
+                throw CLIError(error.description)
+            }
         }
+        let after: ((inout Simulation<P>, StepRecord) -> Void)? = bus == nil ? nil : { sim, record in bus!.afterStep(&sim, record) }
+        var report = withUnsafeMutablePointer(to: &progress) { bar in
+            SimulationRunner.run(&simulation, durationMs: durationMs, sampleMs: sampleMs,
+                                 profileName: name, beforeStep: hook, afterStep: after,
+                                 progress: { bar.pointee.update($0) })
+        }
+        if var bus {
+            do {
+                try bus.finish()
+            } catch {
+                throw CLIError(error.description)
+            }
+            report.inverter = InverterRunSummary(bus)
+        }
+        return report
     }
 }
 

@@ -2,7 +2,8 @@
 # Proves that the portable modules need neither a heap nor atomics nor libm: compiles each
 # module as an Embedded module, then a driver that calls their entry points
 # (LinkCheck.swift: BMSCore; LinkCheckSim.swift: a closed-loop PackSim run;
-# LinkCheckPAYG.swift: the PAYG decoder; LinkCheckThingSet.swift: the ThingSet codec), links each
+# LinkCheckPAYG.swift: the PAYG decoder; LinkCheckThingSet.swift: the ThingSet codec;
+# LinkCheckInverter.swift: the inverter CAN frames), links each
 # driver with --gc-sections and no libraries, and fails if an undefined symbol other than the
 # Arm EABI helpers (soft-float, memcpy/memclr) and libgcc bit-count builtins remains. A malloc, free, posix_memalign (heap:
 # Array, String, classes), __atomic_* (lazily initialised globals, refcounting on ARMv6-M)
@@ -46,9 +47,11 @@ module BMSCore
 module PackSim
 module PAYG
 module ThingSet
+module Inverter
 status=0
 driver LinkCheck "$out/BMSCore.o" || status=1
 driver LinkCheckSim "$out/PackSim.o" "$out/BMSCore.o" || status=1
 driver LinkCheckPAYG "$out/PAYG.o" || status=1
 driver LinkCheckThingSet "$out/ThingSet.o" || status=1
+driver LinkCheckInverter "$out/Inverter.o" || status=1
 exit $status

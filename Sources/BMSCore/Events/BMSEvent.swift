@@ -43,6 +43,11 @@ public enum BMSEventKind: UInt8, Sendable {
     /// The active-balancer board reported a fault (`value`: `ActiveBalancerFaults` bits;
     /// `index`: the lowest faulted cell, if any): it is commanded off until it reports none.
     case balancerFault = 18
+    /// The inverter's keep-alive (CAN 0x305) has not been heard for the configured time
+    /// (`value`: that time, s). The battery keeps sending its frames.
+    case inverterSilent = 19
+    /// The inverter's keep-alive heard: the first one, or the first after a silence.
+    case inverterHeard = 20
 }
 
 /// One entry of the event stream that the firmware publishes and logs.

@@ -60,6 +60,8 @@ extension BMSEventKind {
         case .currentZeroed: "current_zeroed"
         case .selfDischarge: "self_discharge"
         case .balancerFault: "balancer_fault"
+        case .inverterSilent: "inverter_silent"
+        case .inverterHeard: "inverter_heard"
         }
     }
 }

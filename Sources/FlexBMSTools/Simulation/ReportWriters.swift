@@ -1,4 +1,5 @@
 import BMSCore
+import Inverter
 import Foundation
 
 /// Fixed-decimal text for reports, the same on every machine.
@@ -103,6 +104,16 @@ extension SimulationReport {
                 }.joined(separator: ",\n") + "\n  ]"),
             ]
         }
+        if let inv = inverter {
+            let r = inv.last
+            fields.append(("inverter", "{\"profile\":\"\(inv.profile)\",\"frames_sent\":\(inv.framesSent),"
+                + "\"keepalives_received\":\(inv.keepAlivesSent),\"last\":{"
+                + "\"charge_voltage_limit_V\":\(fixed(LVCAN.chargeVoltageLimit(r), 2)),\"charge_current_limit_A\":\(fixed(r.chargeAllowed ? r.chargeCurrentLimit : 0, 1)),"
+                + "\"discharge_current_limit_A\":\(fixed(r.dischargeAllowed ? r.dischargeCurrentLimit : 0, 1)),\"discharge_voltage_limit_V\":\(fixed(r.dischargeVoltageLimit, 2)),"
+                + "\"charge_enable\":\(r.chargeAllowed),\"discharge_enable\":\(r.dischargeAllowed),"
+                + "\"soc_pct\":\(fixed(inv.reportedSOC * 100, 2)),\"soh_pct\":\(fixed(r.stateOfHealth * 100, 1)),"
+                + "\"charged_kWh\":\(fixed(r.chargedEnergy, 2)),\"discharged_kWh\":\(fixed(r.dischargedEnergy, 2))}}"))
+        }
         let eventLines = events.map { e -> String in
             var parts = ["\"t_s\":\(fixed(e.seconds, 1))", "\"kind\":\"\(e.kind)\""]
             if let fault = e.fault { parts.append("\"fault\":\"\(fault)\"") }
@@ -112,6 +123,7 @@ extension SimulationReport {
             if e.kind == "payg_entry" && e.outcome == "accepted" { parts.append("\"value\":\(fixed(e.value, 0))") }
             if e.fault != nil { parts.append("\"value\":\(fixed(e.value, 3))") }
             if e.kind == "self_discharge" { parts.append("\"excess_Ah_per_day\":\(fixed(e.value, 3))") }
+            if e.kind == "inverter_silent" { parts.append("\"silent_s\":\(fixed(e.value, 0))") }
             if e.kind == "current_zeroed" { parts.append("\"offset_A\":\(fixed(e.value, 3))") }
             parts.append("\"state\":\"\(e.state)\"")
             return "    {" + parts.joined(separator: ",") + "}"

@@ -1,4 +1,5 @@
 import BMSCore
+import Inverter
 import Foundation
 import PackSim
 
@@ -61,6 +62,8 @@ public struct SimulationReport {
     public var estimateMaxErrorPercent: Double = 0
     /// What the BMS learned about the cells, against the simulated truth, at the end.
     public var health: HealthSummary?
+    /// With an inverter on the bus: what was sent, and the last values.
+    public var inverter: InverterRunSummary?
     /// Limits drawn in the plot.
     public var overvoltage: Float = 0
     public var dischargeCutoff: Float = 0
@@ -68,6 +71,24 @@ public struct SimulationReport {
     /// Cell-steps per second of wall time (steps × series groups / wall time).
     public var cellStepsPerSecond: Double {
         wallSeconds > 0 ? Double(stats.steps) * Double(setup.cells) / wallSeconds : 0
+    }
+}
+
+/// The inverter bus of a run (`flexbms sim --inverter`).
+public struct InverterRunSummary {
+    public var profile: String
+    public var framesSent: Int
+    public var keepAlivesSent: Int
+    /// The battery as the inverter was last told.
+    public var last: BatteryReport
+    public var reportedSOC: Float
+
+    public init(_ bus: SimulatedInverterBus) {
+        profile = "\(bus.bridge.settings.profile.name)"
+        framesSent = bus.framesSent
+        keepAlivesSent = bus.keepAlivesSent
+        last = bus.bridge.report
+        reportedSOC = LVCAN.reportedSOC(last, bus.bridge.settings)
     }
 }
 
@@ -164,6 +185,7 @@ public enum SimulationRunner {
     public static func run<P: PowerProfile>(_ simulation: inout Simulation<P>, durationMs: UInt64,
                                             sampleMs: UInt64, profileName: String,
                                             beforeStep: ((inout Simulation<P>) -> Void)? = nil,
+                                            afterStep: ((inout Simulation<P>, StepRecord) -> Void)? = nil,
                                             progress: ((Double) -> Void)? = nil) -> SimulationReport {
         var report = SimulationReport(setup: simulation.setup, profileName: profileName)
         report.overvoltage = simulation.bms.config.cellVoltage.overvoltage
@@ -181,6 +203,7 @@ public enum SimulationRunner {
         while n < steps {
             beforeStep?(&simulation)
             let record = simulation.step()
+            afterStep?(&simulation, record)
             n += 1
             window.add(current: record.current, cellMin: record.cellMin, cellMax: record.cellMax)
             while let event = simulation.nextEvent() {

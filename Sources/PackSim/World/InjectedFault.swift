@@ -24,6 +24,8 @@ public enum InjectedFaultKind: UInt8, CaseIterable, Sendable {
     /// A soft internal short in one cell group: it loses 1 % of its capacity per day (30 % a
     /// month, twenty times a healthy LFP cell): the cell a technician must find and replace.
     case cellLeak
+    /// The inverter stops sending its CAN keep-alive (with `--inverter`).
+    case inverterSilent
 
     /// The name used on the command line (`cell-short:7@2d`).
     public var name: StaticString {
@@ -39,6 +41,7 @@ public enum InjectedFaultKind: UInt8, CaseIterable, Sendable {
         case .coldAmbient: "cold-ambient"
         case .hotAmbient: "hot-ambient"
         case .cellLeak: "cell-leak"
+        case .inverterSilent: "inverter-silent"
         }
     }
 
@@ -65,6 +68,7 @@ public enum InjectedFaultKind: UInt8, CaseIterable, Sendable {
         case .coldAmbient: "ambient drops to -20 C"
         case .hotAmbient: "ambient rises to +55 C"
         case .cellLeak: "soft internal short in cell group N: loses 1 % of its capacity per day"
+        case .inverterSilent: "with --inverter: the inverter stops sending its CAN keep-alive (0x305)"
         }
     }
 }

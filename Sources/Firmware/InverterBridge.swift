@@ -1,0 +1,168 @@
+import BMSCore
+import Inverter
+
+/// The battery's side of the inverter bus: after each BMS step, what the inverter must be
+/// told (`report`), and the frames due by the inverter profile's timing.
+///
+/// Fault mapping (`specs/inverter-protocols.md` §1.8): a fault that is active is a
+/// protection, a fault at its pre-alarm level a warning. The discharge cutoff is the pack
+/// being empty, not a failure: it is a low-voltage *warning* with discharge blocked and both
+/// force-charge requests, so an SMA Sunny Island (which stops on any alarm) still recharges.
+///
+/// Energy is counted here from the calibrated voltage and current: kWh in and out (Victron's
+/// 0x378) and equivalent full cycles (discharged Ah / nominal Ah). They start at zero with
+/// the firmware; keeping them across restarts is the persistence layer's job.
+public struct InverterBridge: Sendable {
+    public var settings: InverterSettings
+    public private(set) var schedule: LVCANSchedule
+    public private(set) var keepAlive: InverterKeepAlive
+    public private(set) var report = BatteryReport()
+    /// Whether the report holds a measurement yet: nothing is sent before.
+    public private(set) var ready = false
+    var chargedWh: Float = 0
+    var dischargedWh: Float = 0
+    var dischargedAh: Float = 0
+    /// kWh and Ah already moved out of the fine accumulators, so Float keeps its precision
+    /// over years of counting.
+    var chargedKWh: UInt32 = 0
+    var dischargedKWh: UInt32 = 0
+    var dischargedCapacities: UInt32 = 0
+    var lastUpdate: Timestamp?
+    /// Milliseconds since the SOC was last at or above 97 %.
+    var belowFullChargeMs: UInt64 = 0
+
+    public init(settings: InverterSettings) {
+        self.settings = settings
+        schedule = LVCANSchedule(profile: settings.profile)
+        keepAlive = InverterKeepAlive(timeoutMs: settings.livenessTimeoutMs)
+    }
+
+    /// Takes the BMS's state after its step at `now`.
+    public mutating func update(_ bms: BatteryManager, now: Timestamp) {
+        guard let m = bms.lastMeasurement else { return }
+        let c = bms.config
+        let cells = Int(c.pack.seriesCells)
+        var r = BatteryReport()
+        let limits = bms.limits
+        let allowed = bms.allowedDirections
+        r.chargeVoltageLimit = limits.chargeVoltage
+        r.dischargeVoltageLimit = limits.dischargeVoltage
+        r.chargeCurrentLimit = limits.chargeCurrent
+        r.dischargeCurrentLimit = limits.dischargeCurrent
+        r.chargeAllowed = allowed.contains(.charge)
+        r.dischargeAllowed = allowed.contains(.discharge)
+        r.full = bms.fullDetector.isFull
+        r.stateOfHealth = bms.stateOfHealth ?? 1
+        var sum: Float = 0
+        for i in 0..<cells {
+            let v = m.cellVoltages[i]
+            sum += v
+            if i == 0 || v < r.minCellVoltage { r.minCellVoltage = v; r.minCell = .init(index: UInt8(i + 1)) }
+            if i == 0 || v > r.maxCellVoltage { r.maxCellVoltage = v; r.maxCell = .init(index: UInt8(i + 1)) }
+        }
+        r.voltage = m.packVoltage ?? m.stackVoltage ?? sum
+        r.current = m.current
+        var tSum: Float = 0, tCount = 0
+        for i in 0..<m.temperatureCount where m.temperatureRoles[i] == .cell {
+            let t = m.temperatures[i]
+            guard t.isFinite, t > c.plausibility.thermistorMinimum, t < c.plausibility.thermistorMaximum else { continue }
+            if tCount == 0 || t < r.minTemperature { r.minTemperature = t; r.coldest = .init(index: UInt8(i + 1)) }
+            if tCount == 0 || t > r.maxTemperature { r.maxTemperature = t; r.warmest = .init(index: UInt8(i + 1)) }
+            tSum += t
+            tCount += 1
+        }
+        if tCount > 0 { r.temperature = tSum / Float(tCount) }
+        var tripped = bms.protection.active
+        let empty = tripped.contains(.dischargeCutoff) || tripped.contains(.cellUndervoltage)
+        var approaching = bms.protection.warnings
+        if tripped.contains(.dischargeCutoff) {
+            tripped.remove(.dischargeCutoff)
+            approaching.insert(.dischargeCutoff)
+        }
+        r.protections = Self.conditions(tripped)
+        r.warnings = Self.conditions(approaching)
+        r.modulesBlockingCharge = r.chargeAllowed ? 0 : 1
+        r.modulesBlockingDischarge = r.dischargeAllowed ? 0 : 1
+        r.installedCapacity = c.pack.capacityAh
+
+        let soc = bms.packSOC ?? 0
+        r.stateOfCharge = soc
+        r.requests = nextRequests(soc: soc, empty: empty, previous: report.requests, now: now)
+
+        // Energy and charge throughput over the time since the last update (at most a minute:
+        // a longer gap is a stall, not a measurement).
+        if let last = lastUpdate {
+            let dt = Float(min(now.milliseconds(since: last), 60_000)) / 1000
+            let watts = r.voltage * r.current
+            if watts > 0 { chargedWh += watts * dt / 3600 } else { dischargedWh -= watts * dt / 3600 }
+            if r.current < 0 { dischargedAh -= r.current * dt / 3600 }
+            while chargedWh >= 1000 { chargedWh -= 1000; chargedKWh &+= 1 }
+            while dischargedWh >= 1000 { dischargedWh -= 1000; dischargedKWh &+= 1 }
+            let capacity = max(c.pack.capacityAh, 1)
+            while dischargedAh >= capacity { dischargedAh -= capacity; dischargedCapacities &+= 1 }
+        }
+        lastUpdate = now
+        r.chargedEnergy = Float(chargedKWh) + chargedWh / 1000
+        r.dischargedEnergy = Float(dischargedKWh) + dischargedWh / 1000
+        r.cycleCount = UInt16(min(dischargedCapacities, 0xFFFF))
+        report = r
+        ready = true
+    }
+
+    /// The next frame due at or before `now`, with the time it was due (the frames of a set
+    /// are spread over the second; a caller that runs less often gets each at its slot).
+    public mutating func nextFrame(now: Timestamp) -> (frame: InverterFrame, due: Timestamp)? {
+        guard ready, let next = schedule.next(now: now.milliseconds) else { return nil }
+        return (LVCAN.frame(next.id, report: report, settings: settings), Timestamp(milliseconds: next.due))
+    }
+
+    /// A frame from the inverter bus; returns a change of the inverter's presence.
+    public mutating func receive(_ frame: InverterFrame, now: Timestamp) -> InverterKeepAlive.Change? {
+        keepAlive.receive(frame, at: now.milliseconds)
+    }
+
+    /// The start of a silence of the inverter, once.
+    public mutating func pollKeepAlive(now: Timestamp) -> InverterKeepAlive.Change? {
+        keepAlive.poll(now: now.milliseconds)
+    }
+
+    /// Force-charge requests below their SOCs (released 3 % above) and whenever the pack is
+    /// empty; the full-charge request after `fullChargeRequestDays` below 97 %.
+    mutating func nextRequests(soc: Float, empty: Bool, previous: BatteryRequests, now: Timestamp) -> BatteryRequests {
+        var q = BatteryRequests()
+        func latch(_ flag: BatteryRequests, below threshold: Float) {
+            let on = previous.contains(flag) ? soc < threshold + 0.03 : soc <= threshold
+            if on || empty { q.insert(flag) }
+        }
+        latch(.forceCharge1, below: settings.forceCharge1SOC)
+        latch(.forceCharge2, below: settings.forceCharge2SOC)
+        if let last = lastUpdate { belowFullChargeMs += UInt64(now.milliseconds(since: last)) }
+        if soc >= 0.97 { belowFullChargeMs = 0 }
+        let days = UInt64(settings.fullChargeRequestDays)
+        if days > 0 && belowFullChargeMs >= days * 86_400_000 { q.insert(.fullCharge) }
+        return q
+    }
+
+    /// The inverter protocols' names for a set of BMS faults.
+    public static func conditions(_ faults: FaultSet) -> BatteryConditions {
+        var c = BatteryConditions()
+        for fault in Fault.allCases where faults.contains(fault) {
+            switch fault {
+            case .cellOvervoltage: c.insert(.highVoltage)
+            case .cellUndervoltage, .dischargeCutoff: c.insert(.lowVoltage)
+            case .shortCircuit: c.insert(.shortCircuit)
+            case .dischargeOvercurrent: c.insert(.highDischargeCurrent)
+            case .chargeOvercurrent: c.insert(.highChargeCurrent)
+            case .dischargeOvertemperature: c.insert(.highTemperature)
+            case .dischargeUndertemperature: c.insert(.lowTemperature)
+            case .chargeOvertemperature: c.insert(.highChargeTemperature)
+            case .chargeUndertemperature: c.insert(.lowChargeTemperature)
+            case .cellImbalance: c.insert(.cellImbalance)
+            case .dischargeSwitchFailure, .chargeSwitchFailure: c.insert(.contactor)
+            case .openWire, .boardOvertemperature, .mosfetOvertemperature, .afeSilent, .temperatureSensor:
+                c.insert(.internalError)
+            }
+        }
+        return c
+    }
+}

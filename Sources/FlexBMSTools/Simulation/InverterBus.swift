@@ -1,0 +1,141 @@
+import BMSCore
+import Firmware
+import Foundation
+import Inverter
+import PackSim
+
+/// The inverter side of a simulated run: the firmware's inverter bridge fed after every BMS
+/// step, the frames it sends (and the inverter's keep-alives) written in candump's log format,
+/// and an inverter that sends its keep-alive once a second — an SMA Sunny Island with its own
+/// view of the battery, the others empty — unless the `inverter-silent` fault is in force.
+///
+/// With steps longer than the frame spacing, each frame goes out at its slot with the data of
+/// the latest step, as a CAN task that runs more often than the control step would send it.
+public struct SimulatedInverterBus {
+    public private(set) var bridge: InverterBridge
+    var log: CANLogWriter?
+    public private(set) var framesSent = 0
+    public private(set) var keepAlivesSent = 0
+    var nextKeepAliveMs: UInt64 = 1000
+
+    public init(settings: InverterSettings, logPath: String?) throws(CANLogError) {
+        bridge = InverterBridge(settings: settings)
+        if let logPath { log = try CANLogWriter(path: logPath) }
+    }
+
+    /// After the simulation's step: the inverter's keep-alives up to now, the bridge updated
+    /// from the BMS, and the frames due.
+    public mutating func afterStep<P: PowerProfile>(_ sim: inout Simulation<P>, _ record: StepRecord) {
+        let nowMs = sim.time.milliseconds
+        let bmsNow = sim.time.bmsTimestamp
+        var lines: [(UInt64, InverterFrame)] = []
+        while nextKeepAliveMs <= nowMs {
+            let at = nextKeepAliveMs
+            nextKeepAliveMs += 1000
+            guard !sim.isActive(.inverterSilent) else { continue }
+            let frame = keepAlive(record)
+            lines.append((at, frame))
+            keepAlivesSent += 1
+            let stamp = bmsNow.advanced(byMilliseconds: UInt32(truncatingIfNeeded: at &- nowMs))
+            if bridge.receive(frame, now: stamp) == .heard {
+                sim.withBatteryManager { $0.recordInverter(heard: true, at: stamp) }
+            }
+        }
+        // Frames due before this step carry the previous step's data, as they would on a
+        // bus; the step's own data goes out from its own instant on.
+        let justBefore = bmsNow.advanced(byMilliseconds: UInt32.max)
+        while let (frame, due) = bridge.nextFrame(now: justBefore) {
+            lines.append((nowMs - UInt64(bmsNow.milliseconds(since: due)), frame))
+            framesSent += 1
+        }
+        bridge.update(sim.bms, now: bmsNow)
+        if bridge.pollKeepAlive(now: bmsNow) == .silent {
+            let seconds = Float(Int(bridge.keepAlive.timeoutMs)) / 1000
+            sim.withBatteryManager { $0.recordInverter(heard: false, silentSeconds: seconds, at: bmsNow) }
+        }
+        while let (frame, due) = bridge.nextFrame(now: bmsNow) {
+            lines.append((nowMs - UInt64(bmsNow.milliseconds(since: due)), frame))
+            framesSent += 1
+        }
+        guard log != nil else { return }
+        lines.sort { $0.0 < $1.0 }
+        for (ms, frame) in lines { log!.write(frame, atMilliseconds: ms) }
+    }
+
+    /// The inverter's 0x305: SMA reports the battery as it measures it (current negative
+    /// while charging); the Pylon-mode inverters and the Victron GX send it empty.
+    func keepAlive(_ r: StepRecord) -> InverterFrame {
+        var f = InverterFrame(id: 0x305)
+        guard bridge.settings.profile == .sma else {
+            f.pad(to: 8)
+            return f
+        }
+        f.appendLE(UInt16(clamping: Int((r.packVoltage * 10).rounded())))
+        f.appendLE(Int16(clamping: Int((-r.current * 10).rounded())))
+        f.appendLE(Int16(clamping: Int((bridge.report.temperature * 10).rounded())))
+        f.appendLE(Int16(clamping: Int((LVCAN.reportedSOC(bridge.report, bridge.settings) * 1000).rounded())))
+        return f
+    }
+
+    /// Writes what is buffered; call at the end of the run.
+    public mutating func finish() throws(CANLogError) {
+        try log?.flush()
+    }
+}
+
+public struct CANLogError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// candump's log format (`candump -l`): `(seconds.micros) can0 351#1402E803DC05CC01`, the
+/// times counted from the start of the run. Buffered: a week of frames is millions of lines.
+struct CANLogWriter {
+    let handle: FileHandle
+    let path: String
+    var buffer: [UInt8] = []
+    var failed: String?
+
+    init(path: String) throws(CANLogError) {
+        guard FileManager.default.createFile(atPath: path, contents: nil),
+              let h = FileHandle(forWritingAtPath: path) else {
+            throw CANLogError(description: "--can-log: cannot create \(path)")
+        }
+        handle = h
+        self.path = path
+        buffer.reserveCapacity(1 << 16)
+    }
+
+    static let digits = Array("0123456789ABCDEF".utf8)
+
+    mutating func write(_ frame: InverterFrame, atMilliseconds ms: UInt64) {
+        buffer.append(UInt8(ascii: "("))
+        let seconds = String(ms / 1000)
+        for _ in seconds.count..<10 { buffer.append(UInt8(ascii: "0")) }
+        buffer.append(contentsOf: seconds.utf8)
+        buffer.append(UInt8(ascii: "."))
+        let micros = String((ms % 1000) * 1000)
+        for _ in micros.count..<6 { buffer.append(UInt8(ascii: "0")) }
+        buffer.append(contentsOf: micros.utf8)
+        buffer.append(contentsOf: ") can0 ".utf8)
+        for shift in [8, 4, 0] { buffer.append(Self.digits[Int(frame.id >> UInt16(shift)) & 0xF]) }
+        buffer.append(UInt8(ascii: "#"))
+        for i in 0..<frame.count {
+            buffer.append(Self.digits[Int(frame[i] >> 4)])
+            buffer.append(Self.digits[Int(frame[i] & 0xF)])
+        }
+        buffer.append(UInt8(ascii: "\n"))
+        if buffer.count >= 1 << 16 { try? flush() }
+    }
+
+    mutating func flush() throws(CANLogError) {
+        guard failed == nil else { throw CANLogError(description: failed!) }
+        guard !buffer.isEmpty else { return }
+        do {
+            try handle.write(contentsOf: buffer)
+        } catch {
+            failed = "--can-log: cannot write \(path): \(error.localizedDescription)"
+            throw CANLogError(description: failed!)
+        }
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
