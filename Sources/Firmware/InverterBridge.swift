@@ -17,6 +17,10 @@ public struct InverterBridge: Sendable {
     public private(set) var schedule: LVCANSchedule
     public private(set) var keepAlive: InverterKeepAlive
     public private(set) var report = BatteryReport()
+    /// Every cell and sensor, the capacities and thresholds, for the RS485 answers.
+    public private(set) var pack = PackDetail()
+    /// The Pylontech RS485 side (address 2 unless set).
+    public var rs485 = PylonResponder()
     /// Whether the report holds a measurement yet: nothing is sent before.
     public private(set) var ready = false
     var chargedWh: Float = 0
@@ -106,7 +110,56 @@ public struct InverterBridge: Sendable {
         r.dischargedEnergy = Float(dischargedKWh) + dischargedWh / 1000
         r.cycleCount = UInt16(min(dischargedCapacities, 0xFFFF))
         report = r
+        pack = Self.detail(bms, m, report: r)
         ready = true
+    }
+
+    /// The RS485 answer to one request line (`out` of 256 bytes holds every answer); 0 when
+    /// nothing is to be sent: a frame for another pack, or no measurement yet.
+    public mutating func answerRS485(_ line: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        guard ready else { return 0 }
+        return rs485.respond(to: line, report: report, pack: pack, into: out)
+    }
+
+    static func detail(_ bms: BatteryManager, _ m: Measurement, report r: BatteryReport) -> PackDetail {
+        let c = bms.config
+        var d = PackDetail()
+        d.cellCount = Int(c.pack.seriesCells)
+        for i in 0..<d.cellCount { d.cellVoltages[i] = m.cellVoltages[i] }
+        // Pylontech order: the board sensor, the cell sensors, then the rest.
+        for pass in 0..<3 {
+            for i in 0..<m.temperatureCount {
+                let role = m.temperatureRoles[i]
+                let wanted = pass == 0 ? role == .board : (pass == 1 ? role == .cell : role != .board && role != .cell)
+                guard wanted, d.temperatureCount < 8 else { continue }
+                d.temperatures[d.temperatureCount] = m.temperatures[i]
+                d.temperatureCount += 1
+            }
+        }
+        if let e = bms.energy {
+            d.remainingCapacity = e.remainingAh
+            d.fullCapacity = e.remainingAh + e.roomAh
+        } else {
+            d.fullCapacity = c.pack.capacityAh * r.stateOfHealth
+            d.remainingCapacity = d.fullCapacity * r.stateOfCharge
+        }
+        let switches = bms.command.switches
+        d.chargeSwitchOn = switches.chargeOn
+        d.dischargeSwitchOn = switches.dischargeOn
+        let v = c.cellVoltage
+        d.cellOvervoltage = v.overvoltage
+        d.cellHighWarning = v.overvoltage - c.warnings.voltage
+        d.cellLowWarning = v.dischargeCutoff + c.warnings.voltage
+        d.dischargeCutoff = v.dischargeCutoff
+        d.cellUndervoltage = v.undervoltage
+        let t = c.temperature
+        d.chargeMinTemperature = t.chargeMinimum
+        d.chargeMaxTemperature = t.chargeMaximum
+        d.dischargeMinTemperature = t.dischargeMinimum
+        d.dischargeMaxTemperature = t.dischargeMaximum
+        d.chargeCurrentMaximum = c.current.chargeOvercurrent
+        d.dischargeCurrentMaximum = c.current.dischargeOvercurrent
+        return d
     }
 
     /// The next frame due at or before `now`, with the time it was due (the frames of a set

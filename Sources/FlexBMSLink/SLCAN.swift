@@ -31,12 +31,12 @@ public enum SLCAN {
 /// opens the adapter (`S6`, `O`), its frames go to the device's CAN node, the node's frames come
 /// back while the adapter is open.
 public final class SLCANPort {
-    let pty: ThingSetPTY
+    let pty: TerminalPort
     public var path: String { pty.path }
     public private(set) var open = false
 
     public init() throws {
-        pty = try ThingSetPTY()
+        pty = try TerminalPort()
     }
 
     /// Frames received from the host since the last call.

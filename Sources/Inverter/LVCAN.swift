@@ -103,7 +103,7 @@ public enum LVCAN {
     public static func chargeVoltageLimit(_ r: BatteryReport) -> Float {
         var cvl = r.chargeVoltageLimit
         if !r.chargeAllowed && r.voltage > 0 { cvl = min(cvl, r.voltage) }
-        return max(cvl, r.dischargeVoltageLimit, 0.1)
+        return max(max(cvl, r.dischargeVoltageLimit), 0.1)  // two-argument max: the variadic one allocates
     }
 
     /// The SOC as the inverter sees it, 0–1.

@@ -82,6 +82,14 @@ extension FlexBMS {
         var inverterName: String?
         @Option(name: .customLong("can-log"), help: "With --inverter: write every frame on the inverter bus to this file in candump log format.")
         var canLog: String?
+        @Flag(name: .customLong("pylontech-rs485-pty"), help: "With --realtime: answer the Pylontech RS485 protocol on a pseudo-terminal (its path is printed), as a pack on an inverter's RS485 port.")
+        var pylontechRS485PTY = false
+        @Option(name: .customLong("pylontech-rs485"), help: "With --realtime: answer the Pylontech RS485 protocol on this serial device, e.g. /dev/ttyUSB0 (an RS485 adapter).")
+        var pylontechRS485: String?
+        @Option(name: .customLong("rs485-baud"), help: "The RS485 bit rate: 9600 (most inverters) or 115200.")
+        var rs485Baud: Int = 9600
+        @Option(name: .customLong("pylontech-address"), help: "The pack's RS485 address: 2 for the first (master) pack, 3... for the next, + 16 x group.")
+        var pylontechAddress: Int = 2
         @Flag(help: "Print the summary as JSON on stdout.")
         var json = false
         @Flag(name: .customLong("list-faults"), help: "List the faults that can be injected, and exit.")
@@ -108,8 +116,8 @@ extension FlexBMS {
                 try runRealtime(plan)
                 return
             }
-            guard thingsetTCP == nil && !thingsetPTY && !thingsetSlcanPTY else {
-                throw CLIError("--thingset-tcp, --thingset-pty and --thingset-slcan-pty need --realtime")
+            guard thingsetTCP == nil && !thingsetPTY && !thingsetSlcanPTY && !pylontechRS485PTY && pylontechRS485 == nil else {
+                throw CLIError("--thingset-tcp, --thingset-pty, --thingset-slcan-pty, --pylontech-rs485-pty and --pylontech-rs485 need --realtime")
             }
             var progress = ProgressBar()
             let report: SimulationReport
@@ -163,10 +171,27 @@ extension FlexBMS {
                 }
                 print("ThingSet TCP on \(parts[0]):\(server!.port)")
             }
-            var pty: ThingSetPTY?
+            var pty: TerminalPort?
             if thingsetPTY {
-                do { pty = try ThingSetPTY() } catch { throw CLIError("--thingset-pty: \(error)") }
+                do { pty = try TerminalPort() } catch { throw CLIError("--thingset-pty: \(error)") }
                 print("ThingSet serial on \(pty!.path)")
+            }
+            var rs485: TerminalPort?
+            guard !(pylontechRS485PTY && pylontechRS485 != nil) else { throw CLIError("give --pylontech-rs485-pty or --pylontech-rs485, not both") }
+            guard rs485Baud == 9600 || rs485Baud == 115_200 else { throw CLIError("--rs485-baud must be 9600 or 115200, got \(rs485Baud)") }
+            guard (2...0x7F).contains(pylontechAddress) && pylontechAddress & 0xF >= 2 else {
+                throw CLIError("--pylontech-address must be 2-15 plus 16 x group (0-7), got \(pylontechAddress)")
+            }
+            if pylontechRS485PTY {
+                do { rs485 = try TerminalPort() } catch { throw CLIError("--pylontech-rs485-pty: \(error)") }
+                print("Pylontech RS485 on \(rs485!.path)")
+            } else if let device = pylontechRS485 {
+                do {
+                    rs485 = try TerminalPort(device: device, baud: rs485Baud == 9600 ? speed_t(B9600) : speed_t(B115200))
+                } catch {
+                    throw CLIError("--pylontech-rs485: \(error)")
+                }
+                print("Pylontech RS485 on \(device) at \(rs485Baud) bit/s")
             }
             var slcan: SLCANPort?
             if thingsetSlcanPTY {
@@ -185,6 +210,18 @@ extension FlexBMS {
                 Array(manufacturerToken.utf8).withUnsafeBufferPointer { m in AuthTokens(expert: e, manufacturer: m) }
             }
             var device = VirtualDevice(simulation: simulation, tokens: tokens, configPath: config)
+            if rs485 != nil || plan.inverter != nil {
+                do {
+                    var bus = try SimulatedInverterBus(settings: plan.inverter ?? InverterSettings(profile: .pylon),
+                                                       logPath: plan.canLog, canInverter: plan.inverter != nil)
+                    bus.flushEachStep = true
+                    bus.setRS485Address(UInt8(pylontechAddress))
+                    bus.setSerialNumber(device.nodeIDText)
+                    device.inverter = bus
+                } catch {
+                    throw CLIError(error.description)
+                }
+            }
             if let payg = plan.payg {
                 guard payg.schedule.isEmpty else {
                     throw CLIError("--payg-token is for batch runs; with --realtime enter tokens over ThingSet (PAYG/xPaygToken)")
@@ -208,7 +245,8 @@ extension FlexBMS {
             print("virtual device: \(setup.cells)S \(setup.chemistry.name) \(fixed(Double(setup.capacityAh), 1)) Ah (\(kind.name), seed \(setup.seed)), \(speed == 1 ? "real time" : "\(fixed(speed, 0)) × real time")")
             fflush(nil)
             let forever = days == nil && duration == nil
-            device.run(speed: speed, server: server, pty: pty, slcan: slcan, durationMs: forever ? nil : plan.durationMs) { line in
+            device.run(speed: speed, server: server, pty: pty, slcan: slcan, rs485: rs485,
+                       durationMs: forever ? nil : plan.durationMs) { line in
                 print(line)
                 fflush(nil)
             }

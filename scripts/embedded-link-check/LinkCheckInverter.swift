@@ -30,6 +30,18 @@ import Inverter
         if keepAlive.receive(f, at: 5) == .heard { sink &+= 1 }
         if keepAlive.poll(now: 40_000) == .silent { sink &+= 2 }
         if let v = keepAlive.inverterView { sink &+= UInt32(v.voltage) }
+        // The RS485 side: a request for the analog values, answered in a fixed buffer.
+        var responder = PylonResponder()
+        var pack = PackDetail()
+        pack.cellCount = 16
+        pack.temperatureCount = 5
+        let request: StaticString = "~20024642E00202FD33\r"
+        var out = InlineArray<256, UInt8>(repeating: 0)
+        var span = out.mutableSpan
+        let n = request.withUTF8Buffer { line in
+            span.withUnsafeMutableBufferPointer { responder.respond(to: line, report: BatteryReport(), pack: pack, into: $0) }
+        }
+        sink &+= UInt32(n)
         if sink == 0x1234_5678 { fatalError() }
     }
 }

@@ -17,10 +17,29 @@ public struct SimulatedInverterBus {
     public private(set) var framesSent = 0
     public private(set) var keepAlivesSent = 0
     var nextKeepAliveMs: UInt64 = 1000
+    /// Whether an inverter sits on the CAN bus (sending keep-alives); without it the bus
+    /// serves only the RS485 side.
+    public let canInverter: Bool
+    /// Write the log at every step (a real-time run ends by a signal, not by `finish`).
+    public var flushEachStep = false
 
-    public init(settings: InverterSettings, logPath: String?) throws(CANLogError) {
+    public init(settings: InverterSettings, logPath: String?, canInverter: Bool = true) throws(CANLogError) {
         bridge = InverterBridge(settings: settings)
+        self.canInverter = canInverter
         if let logPath { log = try CANLogWriter(path: logPath) }
+    }
+
+    /// The serial number the RS485 side reports (0x93), e.g. the ThingSet node ID.
+    public mutating func setSerialNumber(_ text: String) {
+        Array(text.utf8.prefix(16)).withUnsafeBufferPointer { bridge.rs485.identity.setSerialNumber($0) }
+    }
+
+    /// The Pylontech RS485 address of this pack.
+    public mutating func setRS485Address(_ address: UInt8) { bridge.rs485.address = address }
+
+    /// The RS485 answer to one request line; 0 bytes when none is due.
+    public mutating func answerRS485(_ line: UnsafeBufferPointer<UInt8>, into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
+        bridge.answerRS485(line, into: out)
     }
 
     /// After the simulation's step: the inverter's keep-alives up to now, the bridge updated
@@ -29,7 +48,7 @@ public struct SimulatedInverterBus {
         let nowMs = sim.time.milliseconds
         let bmsNow = sim.time.bmsTimestamp
         var lines: [(UInt64, InverterFrame)] = []
-        while nextKeepAliveMs <= nowMs {
+        while canInverter && nextKeepAliveMs <= nowMs {
             let at = nextKeepAliveMs
             nextKeepAliveMs += 1000
             guard !sim.isActive(.inverterSilent) else { continue }
@@ -49,6 +68,7 @@ public struct SimulatedInverterBus {
             framesSent += 1
         }
         bridge.update(sim.bms, now: bmsNow)
+        guard canInverter else { return }
         if bridge.pollKeepAlive(now: bmsNow) == .silent {
             let seconds = Float(Int(bridge.keepAlive.timeoutMs)) / 1000
             sim.withBatteryManager { $0.recordInverter(heard: false, silentSeconds: seconds, at: bmsNow) }
@@ -60,6 +80,7 @@ public struct SimulatedInverterBus {
         guard log != nil else { return }
         lines.sort { $0.0 < $1.0 }
         for (ms, frame) in lines { log!.write(frame, atMilliseconds: ms) }
+        if flushEachStep { try? log!.flush() }
     }
 
     /// The inverter's 0x305: SMA reports the battery as it measures it (current negative

@@ -2,6 +2,7 @@ import BMSCore
 import Firmware
 import FlexBMSLink
 import Foundation
+import Inverter
 import PAYG
 import PackSim
 import ThingSet
@@ -37,6 +38,9 @@ public struct VirtualDevice<P: PowerProfile> {
     var seed: UInt64 = 0x9E37_79B9_7F4A_7C15
     var reportEnable = true
     var reportPeriodMs: UInt32 = 1000
+    /// The inverter side (CAN frames to a log, the Pylontech RS485 responder), fed after
+    /// every step.
+    public var inverter: SimulatedInverterBus?
     var lastReport = Date()
 
     public init(simulation: Simulation<P>, tokens: AuthTokens, configPath: String?) {
@@ -52,8 +56,10 @@ public struct VirtualDevice<P: PowerProfile> {
 
     /// Runs until `durationMs` of simulated time (forever with `nil`), `speed` simulated
     /// seconds per second, answering requests between steps; `log` gets each BMS event as a line.
-    public mutating func run(speed: Double, server: ThingSetTCPServer?, pty: ThingSetPTY? = nil, slcan: SLCANPort? = nil,
-                             durationMs: UInt64?, log: (String) -> Void) {
+    public mutating func run(speed: Double, server: ThingSetTCPServer?, pty: TerminalPort? = nil, slcan: SLCANPort? = nil,
+                             rs485: TerminalPort? = nil, durationMs: UInt64?, log: (String) -> Void) {
+        // Serial lines are polled every 5 ms: inverters expect an answer within about 50 ms.
+        let serial = pty != nil || rs485 != nil
         let start = Date()
         self.start = start
         if slcan != nil {
@@ -72,6 +78,10 @@ public struct VirtualDevice<P: PowerProfile> {
             }
             let record = simulation.step()
             lastMeasurement = record.measurement
+            if var bus = inverter {
+                bus.afterStep(&simulation, record)
+                inverter = bus
+            }
             while let e = simulation.nextEvent() {
                 self.log.append(e)
                 let r = SimulationRunner.eventRecord(e, at: simulation.time)
@@ -86,15 +96,19 @@ public struct VirtualDevice<P: PowerProfile> {
             repeat {
                 let wait = max(0, min(due.timeIntervalSinceNow, 0.05))
                 if let server {
-                    server.poll(timeoutMs: Int32(wait * (pty == nil ? 1000 : 100))) { request, channel in answer(request, &channel) }
+                    server.poll(timeoutMs: Int32(wait * (serial ? 100 : 1000))) { request, channel in answer(request, &channel) }
                 } else if wait > 0 {
-                    Thread.sleep(forTimeInterval: pty == nil ? wait : min(wait, 0.005))
+                    Thread.sleep(forTimeInterval: serial ? min(wait, 0.005) : wait)
                 }
                 if let pty { serveText(pty) }
+                if let rs485 { serveRS485(rs485) }
                 if let slcan { serveCAN(slcan) }
             } while Date() < due
         }
     }
+
+    /// The node ID as its 16 hex digits.
+    public var nodeIDText: String { String(decoding: (0..<16).map { nodeID[$0] }, as: UTF8.self) }
 
     /// The node ID's 8 bytes (its 16 hex digits), the payload of the CAN address claim.
     var nodeID8: InlineArray<8, UInt8> {
@@ -127,8 +141,21 @@ public struct VirtualDevice<P: PowerProfile> {
         if !frames.isEmpty { takeBack(node.model) }
     }
 
+    /// The RS485 requests pending (CR-terminated frames), between two steps.
+    mutating func serveRS485(_ port: TerminalPort) {
+        guard var bus = inverter else { return }
+        port.serveLines(separator: 0x0D) { line in
+            var out = [UInt8](repeating: 0, count: 256)
+            let n = line.withUnsafeBufferPointer { l in
+                out.withUnsafeMutableBufferPointer { bus.answerRS485(l, into: $0) }
+            }
+            return Array(out[0..<n])
+        }
+        inverter = bus
+    }
+
     /// The serial port's pending lines, between two steps.
-    mutating func serveText(_ pty: ThingSetPTY) {
+    mutating func serveText(_ pty: TerminalPort) {
         var node = ThingSetNode(model: objects())
         var console = self.console
         pty.serveLines { line in

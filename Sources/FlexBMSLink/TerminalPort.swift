@@ -2,10 +2,11 @@ import Foundation
 import Glibc
 import ThingSet
 
-/// A pseudo-terminal as the virtual device's serial port (spec §9): a client opens `path` like
-/// a USB serial adapter (python-thingset's `ThingSetSerial`, a terminal program); each
-/// LF-terminated line goes to the device's console, its answer comes back on one CR LF line.
-public final class ThingSetPTY {
+/// The virtual device's side of a serial line: a pseudo-terminal that a client opens at `path`
+/// like a USB serial adapter (python-thingset's `ThingSetSerial`, a terminal program, the
+/// `pylontech` client), or a real serial device. Line-oriented: each line goes to the device's
+/// console (ThingSet text mode, spec §9) or to its RS485 responder, the answer goes back.
+public final class TerminalPort {
     let master: Int32
     /// The device path clients open, e.g. /dev/pts/3.
     public let path: String
@@ -17,7 +18,7 @@ public final class ThingSetPTY {
         case open(String)
         public var description: String {
             switch self {
-            case .open(let why): "cannot open a pseudo-terminal: \(why)"
+            case .open(let why): "cannot open the serial line: \(why)"
             }
         }
     }
@@ -44,6 +45,16 @@ public final class ThingSetPTY {
         _ = fcntl(fd, F_SETFL, flags | O_NONBLOCK)
         master = fd
         path = name
+    }
+
+    /// A real serial device (an RS485 adapter, say), raw, at `baud`.
+    public init(device: String, baud: speed_t) throws {
+        do {
+            master = try openRawTTY(device, baud: baud)
+        } catch ThingSetClient.Failure.connect(let why) {
+            throw Failure.open(why)
+        }
+        path = device
     }
 
     deinit { close(master) }
@@ -76,13 +87,13 @@ public final class ThingSetPTY {
         while let lf = buffer.firstIndex(of: separator) {
             var line = Array(buffer[0..<lf])
             buffer.removeFirst(lf + 1)
-            guard line.count <= ThingSetPTY.maximumLine else { continue }
+            guard line.count <= TerminalPort.maximumLine else { continue }
             if separator == 0x0A, line.last == 0x0D { line.removeLast() }
             let answer = handle(&line)
             guard !answer.isEmpty else { continue }
             // Text lines end with CR LF; other protocols (slcan) bring their own ends.
             write(separator == 0x0A ? answer + [0x0D, 0x0A] : answer)
         }
-        if buffer.count > ThingSetPTY.maximumLine { buffer = [] }
+        if buffer.count > TerminalPort.maximumLine { buffer = [] }
     }
 }
