@@ -18,6 +18,12 @@ public struct PackEstimator: Sendable {
     public private(set) var packSOC: Float?
     /// The currents the cells' resistance allows, `nil` before any R0 is learned.
     public private(set) var resistanceLimits: (charge: Float, discharge: Float)?
+    /// The pack's open-circuit voltage (the cells' OCV at their SOC, summed), V, and its
+    /// internal resistance over tens of seconds (R0 at the present temperature plus the fast
+    /// polarisation, summed; the initial guess until learned or configured), Ω. What another
+    /// pack's BMS needs to predict how a current divides between packs in parallel.
+    public private(set) var packOCV: Float?
+    public private(set) var packResistance: Float?
     /// The OCV curve the filters use, and whether it is the cells' own table (`sOcvPoints_V`)
     /// rather than a chemistry's preset: only then do rests teach the capacity.
     public private(set) var curve: OCVCurve
@@ -155,6 +161,8 @@ public struct PackEstimator: Sendable {
         lastRun = nil
         packSOC = nil
         resistanceLimits = nil
+        packOCV = nil
+        packResistance = nil
     }
 
     static func median(_ values: InlineArray<16, Float>, _ count: Int) -> Float {
@@ -185,27 +193,34 @@ public struct PackEstimator: Sendable {
         guard lastRun != nil, count > 0 else {
             packSOC = nil
             resistanceLimits = nil
+            packOCV = nil
+            packResistance = nil
             return
         }
         let low = config.cellVoltage.dischargeCutoff, high = config.cellVoltage.chargeTarget
         var remaining = Float.infinity, room = Float.infinity
         var charge = Float.infinity, discharge = Float.infinity
         var learned = false
+        var ocvSum: Float = 0, resistanceSum: Float = 0
         for i in 0..<count {
             let q = cells[i].filter.parameters.capacityAh
             let s = min(max(cells[i].soc, 0), 1)
             remaining = min(remaining, s * q)
             room = min(room, (1 - s) * q)
-            guard cells[i].filter.resistanceIsKnown() else { continue }
-            learned = true
             let r = cells[i].filter.presentR0 * (1 + cells[i].filter.parameters.polarisationRatio)
             let ocv = curve.voltage(atSOC: s)
+            ocvSum += ocv
+            resistanceSum += r
+            guard cells[i].filter.resistanceIsKnown() else { continue }
+            learned = true
             charge = min(charge, max(high - ocv, 0) / r)
             discharge = min(discharge, max(ocv - low, 0) / r)
         }
         let total = remaining + room
         packSOC = total > 0 ? remaining / total : 0
         resistanceLimits = learned ? (charge, discharge) : nil
+        packOCV = ocvSum
+        packResistance = resistanceSum
     }
 
     /// Runs the filters on a fresh measurement when the period has passed since the last run;

@@ -8,6 +8,8 @@ struct FaultState {
     var resetRequested = false
     /// Times of the most recent trips, newest last, for "latch after N within a window".
     var recentTrips = FixedList<16, Timestamp>()
+    /// The cell or sensor (0-based) of the last trip, when the fault concerns one.
+    var location: UInt8?
 }
 
 /// The protection: turns measurements into active faults and pre-alarms, with delays counted
@@ -25,10 +27,16 @@ public struct Protection: Sendable {
     public private(set) var warnings = FaultSet()
     /// Faults that latched: they stay active until the manual `reset()`.
     public private(set) var latched = FaultSet()
+    /// The fault that tripped last, whether or not it is still in force.
+    public private(set) var lastTripped: Fault?
 
     public init() {
         states = InlineArray(repeating: FaultState())
     }
+
+    /// The cell (voltage faults) or sensor (temperature faults) of `fault`'s last trip,
+    /// 0-based; nil when it names none.
+    public func location(of fault: Fault) -> UInt8? { states[Int(fault.rawValue)].location }
 
     /// Updates every fault from `measurement`, evaluated at `now`, and appends what changed
     /// to `events`. When the measurement is older than the timeout only `afeSilent` is
@@ -92,6 +100,8 @@ public struct Protection: Sendable {
             states[i].tripTimerStart = start
             if check.immediate || time.milliseconds(since: start) >= delay {
                 trip(fault, at: time, config: config)
+                states[i].location = check.index
+                lastTripped = fault
                 events.append(event(.trip))
                 if latched.contains(fault) { events.append(event(.latch)) }
             }

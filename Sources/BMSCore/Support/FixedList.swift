@@ -43,6 +43,16 @@ public struct FixedList<let capacity: Int, Element> {
         return first
     }
 
+    /// Removes and returns the last element, or `nil` when empty.
+    @discardableResult
+    public mutating func removeLast() -> Element? {
+        guard count > 0 else { return nil }
+        count -= 1
+        let last = storage[count]
+        storage[count] = nil
+        return last
+    }
+
     public mutating func removeAll() {
         var i = 0
         while i < count {

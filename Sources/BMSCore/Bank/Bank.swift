@@ -1,0 +1,263 @@
+/// Several packs in parallel on one DC bus, each with its own BMS: what every pack knows of
+/// the others (`BankRoster`), who speaks to the inverter (the leader: the lowest address
+/// alive, chosen without configuration), and what the bank as one battery may do
+/// (`BankLimits`).
+public struct BankRoster: Sendable {
+    public static var capacity: Int { 8 }
+    /// A pack not heard for this long has left the bank (its reports come every second).
+    public var timeoutMs: UInt32 = 3000
+    public private(set) var own: PackShare
+    var others = FixedList<8, PackShare>()
+    var heardAt = InlineArray<8, UInt32>(repeating: 0)
+
+    public init(own: PackShare) { self.own = own }
+
+    /// This pack's latest share.
+    public mutating func update(own share: PackShare) { own = share }
+
+    /// Takes another pack's share, heard at `now` ms; returns false when the roster is full.
+    @discardableResult
+    public mutating func receive(_ share: PackShare, at now: UInt32) -> Bool {
+        guard share.address != own.address else { return true }
+        for i in 0..<others.count where others[i].address == share.address {
+            others[i] = share
+            heardAt[i] = now
+            return true
+        }
+        guard others.count < BankRoster.capacity else { return false }
+        heardAt[others.count] = now
+        return others.append(share)
+    }
+
+    /// Forgets the packs not heard within the timeout; returns how many left.
+    @discardableResult
+    public mutating func expire(now: UInt32) -> Int {
+        var removed = 0
+        var i = 0
+        while i < others.count {
+            if now &- heardAt[i] > timeoutMs {
+                let last = others.count - 1
+                if i != last {
+                    others[i] = others[last]
+                    heardAt[i] = heardAt[last]
+                }
+                _ = others.removeLast()
+                removed += 1
+            } else {
+                i += 1
+            }
+        }
+        return removed
+    }
+
+    /// The packs alive, this one included.
+    public var count: Int { others.count + 1 }
+
+    /// The `i`th pack alive (0 is this one).
+    public subscript(i: Int) -> PackShare { i == 0 ? own : others[i - 1] }
+
+    /// The leader's address: the lowest alive.
+    public var leader: UInt8 {
+        var lowest = own.address
+        for i in 0..<others.count { lowest = min(lowest, others[i].address) }
+        return lowest
+    }
+
+    public var isLeader: Bool { leader == own.address }
+}
+
+/// How a bank treats a pack that blocks one direction.
+public enum BankPolicy: UInt8, Sendable {
+    /// Any online pack blocking charge (discharge) stops the bank's charge (discharge): what
+    /// users and commercial master/slave systems do.
+    case strict = 0
+    /// Only the packs that allow a direction count for it; the blocked one's switch keeps
+    /// it out (its diode conducts only the other way).
+    case lenient = 1
+}
+
+/// The bank as one battery: the leader's view, handed to the inverter.
+public struct BankLimits: Sendable, Equatable {
+    public var chargeVoltageLimit: Float = 0
+    public var dischargeVoltageLimit: Float = 0
+    public var chargeCurrentLimit: Float = 0
+    public var dischargeCurrentLimit: Float = 0
+    public var chargeAllowed = false
+    public var dischargeAllowed = false
+    /// Capacity-weighted SOC and SOH, 0–1; nominal capacity, Ah.
+    public var stateOfCharge: Float = 0
+    public var stateOfHealth: Float = 1
+    public var capacity: Float = 0
+    /// Average voltage, summed current, temperatures (average, lowest, highest).
+    public var voltage: Float = 0
+    public var current: Float = 0
+    public var temperature: Float = 25
+    public var minTemperature: Float = 25
+    public var maxTemperature: Float = 25
+    public var minCellVoltage: Float = 0
+    public var maxCellVoltage: Float = 0
+    /// The packs (by position in the roster) holding the extremes.
+    public var minCellPack = 0
+    public var maxCellPack = 0
+    /// The union of faults and warnings over the packs alive.
+    public var faults = FaultSet()
+    public var warnings = FaultSet()
+    public var online = 0
+    public var blockingCharge = 0
+    public var blockingDischarge = 0
+    public var offline = 0
+
+    public init() {}
+
+    /// The bank's limits for the packs of `roster`.
+    ///
+    /// Online packs are those alive and connected. Current limits follow from how a current
+    /// divides: on a common bus at V each pack carries (V − E)/R (E its OCV, R its
+    /// resistance). The bank may charge until the first pack reaches its own charge limit,
+    /// at V = min(E + CCL·R), and carries then the sum of all packs' currents at that V;
+    /// likewise for discharge at V = max(E − DCL·R). A low-SOC pack (low E) or a stiff one
+    /// (low R) takes more than its share of a charge, and the bank's limit falls so that it
+    /// stays within its own. `maximumCurrent` (the cable or fuse to the inverter) caps both.
+    public static func of(_ roster: BankRoster, policy: BankPolicy = .strict,
+                          maximumCurrent: Float = .infinity) -> BankLimits {
+        var b = BankLimits()
+        var first = true
+        var weightedSOC: Float = 0, weightedSOH: Float = 0, usable: Float = 0
+        var vSum: Float = 0, tSum: Float = 0
+        var chargeVoltage = Float.infinity, dischargeVoltage: Float = 0
+        var chargeBus = Float.infinity, dischargeBus = -Float.infinity
+        var anyBlocksCharge = false, anyBlocksDischarge = false
+        for i in 0..<roster.count {
+            let p = roster[i]
+            b.faults = FaultSet(flags: b.faults.flags | p.faults.flags)
+            b.warnings = FaultSet(flags: b.warnings.flags | p.warnings.flags)
+            guard p.connected else {
+                b.offline += 1
+                continue
+            }
+            b.online += 1
+            b.capacity += p.capacity
+            usable += p.capacity * p.stateOfHealth
+            weightedSOC += p.stateOfCharge * p.capacity * p.stateOfHealth
+            weightedSOH += p.stateOfHealth * p.capacity
+            vSum += p.voltage
+            tSum += p.temperature
+            b.current += p.current
+            if first || p.minTemperature < b.minTemperature { b.minTemperature = p.minTemperature }
+            if first || p.maxTemperature > b.maxTemperature { b.maxTemperature = p.maxTemperature }
+            if first || p.minCellVoltage < b.minCellVoltage { b.minCellVoltage = p.minCellVoltage; b.minCellPack = i }
+            if first || p.maxCellVoltage > b.maxCellVoltage { b.maxCellVoltage = p.maxCellVoltage; b.maxCellPack = i }
+            first = false
+            chargeVoltage = min(chargeVoltage, p.chargeVoltageLimit)
+            dischargeVoltage = max(dischargeVoltage, p.dischargeVoltageLimit)
+            let r = max(p.resistance, 1e-4)
+            if p.allowed.contains(.charge) {
+                chargeBus = min(chargeBus, p.openCircuitVoltage + p.chargeCurrentLimit * r)
+            } else {
+                anyBlocksCharge = true
+                b.blockingCharge += 1
+            }
+            if p.allowed.contains(.discharge) {
+                dischargeBus = max(dischargeBus, p.openCircuitVoltage - p.dischargeCurrentLimit * r)
+            } else {
+                anyBlocksDischarge = true
+                b.blockingDischarge += 1
+            }
+        }
+        guard b.online > 0 else { return b }
+        b.voltage = vSum / Float(b.online)
+        b.temperature = tSum / Float(b.online)
+        b.stateOfCharge = usable > 0 ? weightedSOC / usable : 0
+        b.stateOfHealth = b.capacity > 0 ? weightedSOH / b.capacity : 1
+        b.chargeVoltageLimit = chargeVoltage
+        b.dischargeVoltageLimit = dischargeVoltage
+        var charge: Float = 0, discharge: Float = 0
+        for i in 0..<roster.count {
+            let p = roster[i]
+            guard p.connected else { continue }
+            let r = max(p.resistance, 1e-4)
+            if p.allowed.contains(.charge) && chargeBus.isFinite {
+                charge += max(0, (chargeBus - p.openCircuitVoltage) / r)
+            }
+            if p.allowed.contains(.discharge) && dischargeBus.isFinite {
+                discharge += max(0, (p.openCircuitVoltage - dischargeBus) / r)
+            }
+        }
+        b.chargeAllowed = charge > 0 && !(policy == .strict && anyBlocksCharge)
+        b.dischargeAllowed = discharge > 0 && !(policy == .strict && anyBlocksDischarge)
+        b.chargeCurrentLimit = b.chargeAllowed ? min(charge, maximumCurrent) : 0
+        b.dischargeCurrentLimit = b.dischargeAllowed ? min(discharge, maximumCurrent) : 0
+        return b
+    }
+}
+
+/// Whether a pack may connect to the bus, and in which direction (the pre-connect check).
+///
+/// A pack whose switches are open stays out while closing them would drive more current
+/// than `joinDifference` / R through it (R its resistance): it joins (both switches) when
+/// its stack and the bus are within `joinDifference`; when farther apart it may first
+/// equalize in the one direction that brings it closer — charge-only when it is below the
+/// bus, discharge-only above — if the current that difference drives stays within that
+/// direction's limit, and joins once that current has fallen to what `joinDifference`
+/// drives. A pack alone on the bus joins at once. Once joined it stays so until its BMS
+/// opens both switches (a fault, a shutdown); then it checks again before reconnecting.
+public struct JoinGate: Sendable {
+    public enum Mode: UInt8, Sendable, Equatable {
+        case isolated = 0
+        case equalizingByCharge = 1
+        case equalizingByDischarge = 2
+        case joined = 3
+    }
+
+    /// The largest stack-to-bus difference at which a pack joins, V.
+    public var joinDifference: Float
+    public private(set) var mode = Mode.isolated
+
+    public init(joinDifference: Float = 1.0) { self.joinDifference = joinDifference }
+
+    /// The enables for the next step. `stack` is the pack's own voltage and `bus` its
+    /// terminals' (the bus while the switches are open); `current` flows through it now.
+    public mutating func update(stack: Float, bus: Float, current: Float, resistance: Float, alone: Bool,
+                                connected: Bool, chargeLimit: Float, dischargeLimit: Float) -> Directions {
+        let r = max(resistance, 1e-4)
+        // A pack whose switches opened (its protection, a shutdown) checks again.
+        if !connected && (mode == .joined) { mode = .isolated }
+        if alone {
+            mode = .joined
+            return .both
+        }
+        let joinCurrent = joinDifference / r
+        switch mode {
+        case .joined:
+            return .both
+        case .equalizingByCharge, .equalizingByDischarge:
+            // Still connected one way: join when the equalizing current has fallen enough;
+            // back to isolated if the switch opened (the limit fell, a fault).
+            if !connected {
+                mode = .isolated
+                return Directions.none
+            }
+            if abs(current) <= joinCurrent {
+                mode = .joined
+                return .both
+            }
+            return mode == .equalizingByCharge ? .charge : .discharge
+        case .isolated:
+            let difference = bus - stack
+            if abs(difference) <= joinDifference {
+                mode = .joined
+                return .both
+            }
+            let inrush = abs(difference) / r
+            if difference > 0 && inrush <= chargeLimit {
+                mode = .equalizingByCharge
+                return .charge
+            }
+            if difference < 0 && inrush <= dischargeLimit {
+                mode = .equalizingByDischarge
+                return .discharge
+            }
+            return Directions.none
+        }
+    }
+}

@@ -1,0 +1,155 @@
+import Testing
+@testable import BMSCore
+
+func share(_ address: UInt8, ocv: Float = 52, r: Float = 0.02, soc: Float = 0.5, capacity: Float = 100,
+           ccl: Float = 90, dcl: Float = 90, allowed: Directions = .both, connected: Bool = true) -> PackShare {
+    var s = PackShare(address: address)
+    s.openCircuitVoltage = ocv
+    s.voltage = ocv
+    s.resistance = r
+    s.stateOfCharge = soc
+    s.capacity = capacity
+    s.chargeCurrentLimit = ccl
+    s.dischargeCurrentLimit = dcl
+    s.chargeVoltageLimit = 56.8
+    s.dischargeVoltageLimit = 44.8
+    s.allowed = allowed
+    s.connected = connected
+    return s
+}
+
+@Suite struct BankRosterTests {
+    @Test func theLowestAddressAliveLeadsAndAnotherTakesOverWhenItVanishes() {
+        var roster = BankRoster(own: share(0x12))
+        #expect(roster.isLeader && roster.count == 1)
+        roster.receive(share(0x11), at: 1000)
+        roster.receive(share(0x13), at: 1000)
+        #expect(roster.leader == 0x11 && !roster.isLeader && roster.count == 3)
+        roster.receive(share(0x13, soc: 0.7), at: 2000)   // an update, not a fourth pack
+        #expect(roster.count == 3 && roster[2].stateOfCharge == 0.7)
+        let none = roster.expire(now: 4000)               // 3000 ms: still within the timeout
+        let first = roster.expire(now: 4001)              // 0x11 gone, 0x13 heard at 2000
+        #expect(none == 0 && first == 1)
+        #expect(roster.leader == 0x12 && roster.isLeader)
+        let second = roster.expire(now: 5001)
+        #expect(second == 1 && roster.count == 1)
+    }
+
+    @Test func theRosterHoldsEightOthersAndIgnoresItsOwnEcho() {
+        var roster = BankRoster(own: share(0x20))
+        for a in 0..<8 {
+            let taken = roster.receive(share(UInt8(0x30 + a)), at: 0)
+            #expect(taken)
+        }
+        let ninth = roster.receive(share(0x40), at: 0)
+        let echo = roster.receive(share(0x20), at: 0)
+        #expect(!ninth && echo && roster.count == 9)
+    }
+}
+
+@Suite struct BankLimitsTests {
+    @Test func equalPacksAddUp() {
+        var roster = BankRoster(own: share(1))
+        roster.receive(share(2), at: 0)
+        roster.receive(share(3), at: 0)
+        let b = BankLimits.of(roster)
+        #expect(abs(b.chargeCurrentLimit - 270) < 0.01 && abs(b.dischargeCurrentLimit - 270) < 0.01)
+        #expect(b.online == 3 && b.offline == 0 && b.capacity == 300)
+        #expect(b.chargeAllowed && b.dischargeAllowed)
+    }
+
+    @Test func aPackThatWouldTakeMoreThanItsShareDeratesTheBank() {
+        // Pack 3 is emptier (OCV 0.2 V lower): in a charge it takes more than the others.
+        var roster = BankRoster(own: share(1))
+        roster.receive(share(2), at: 0)
+        roster.receive(share(3, ocv: 51.8), at: 0)
+        let b = BankLimits.of(roster)
+        // The bus may rise to 51.8 + 90 × 0.02 = 53.6 V: 90 A into pack 3, 80 A into each other.
+        #expect(abs(b.chargeCurrentLimit - 250) < 0.01)
+        // Discharging, pack 1 and 2 reach their 90 A at 50.2 V, where pack 3 gives 80 A.
+        #expect(abs(b.dischargeCurrentLimit - 260) < 0.01)
+        // A stiffer pack (half the resistance) likewise takes more and lowers the limit.
+        var stiff = BankRoster(own: share(1))
+        stiff.receive(share(2, r: 0.01), at: 0)
+        let s = BankLimits.of(stiff)
+        #expect(abs(s.chargeCurrentLimit - 135) < 0.01)  // 90 A in the stiff pack, 45 A in the other
+    }
+
+    @Test func strictAndLenientPolicies() {
+        var roster = BankRoster(own: share(1))
+        roster.receive(share(2, allowed: .discharge), at: 0)
+        let strict = BankLimits.of(roster)
+        #expect(!strict.chargeAllowed && strict.chargeCurrentLimit == 0 && strict.blockingCharge == 1)
+        #expect(strict.dischargeAllowed && abs(strict.dischargeCurrentLimit - 180) < 0.01)
+        let lenient = BankLimits.of(roster, policy: .lenient)
+        #expect(lenient.chargeAllowed && abs(lenient.chargeCurrentLimit - 90) < 0.01)
+        let capped = BankLimits.of(roster, maximumCurrent: 150)
+        #expect(capped.dischargeCurrentLimit == 150)
+    }
+
+    @Test func disconnectedPacksAreOfflineAndEveryFaultIsInTheUnion() {
+        var roster = BankRoster(own: share(1, soc: 0.8, capacity: 100))
+        var tripped = share(2, soc: 0.2, capacity: 100, allowed: .none, connected: false)
+        tripped.faults.insert(.cellOvervoltage)
+        var weak = share(3, soc: 0.5, capacity: 50)
+        weak.stateOfHealth = 0.8
+        weak.warnings.insert(.chargeOvertemperature)
+        roster.receive(tripped, at: 0)
+        roster.receive(weak, at: 0)
+        let b = BankLimits.of(roster)
+        #expect(b.online == 2 && b.offline == 1)
+        #expect(b.faults.contains(.cellOvervoltage) && b.warnings.contains(.chargeOvertemperature))
+        #expect(b.chargeAllowed)   // the tripped pack is out of the bank, not blocking it
+        // SOC weighted by usable capacity: (0.8 × 100 + 0.5 × 40) / 140.
+        #expect(abs(b.stateOfCharge - 100.0 / 140) < 1e-5)
+        #expect(abs(b.stateOfHealth - (100 + 40) / 150.0) < 1e-5)
+        #expect(b.chargeVoltageLimit == 56.8 && b.dischargeVoltageLimit == 44.8)
+    }
+
+    @Test func noPackOnlineMeansNothingAllowed() {
+        let b = BankLimits.of(BankRoster(own: share(1, connected: false)))
+        #expect(b.online == 0 && !b.chargeAllowed && !b.dischargeAllowed && b.chargeCurrentLimit == 0)
+    }
+}
+
+@Suite struct JoinGateTests {
+    func gate(_ g: inout JoinGate, stack: Float, bus: Float, current: Float = 0, connected: Bool) -> Directions {
+        g.update(stack: stack, bus: bus, current: current, resistance: 0.02, alone: false, connected: connected,
+                 chargeLimit: 90, dischargeLimit: 90)
+    }
+
+    @Test func aPackCloseToTheBusJoinsAtOnce() {
+        var g = JoinGate(joinDifference: 1.0)
+        let e1 = gate(&g, stack: 52.0, bus: 53.0, connected: false)
+        #expect(e1 == .both && g.mode == .joined)
+    }
+
+    @Test func aPackFarBelowTheBusEqualizesByChargeThenJoins() {
+        var g = JoinGate(joinDifference: 1.0)
+        let e2 = gate(&g, stack: 52.0, bus: 54.0, connected: false)
+        #expect(e2 == Directions.none)   // 100 A > 90 A
+        #expect(g.mode == .isolated)
+        let e3 = gate(&g, stack: 52.2, bus: 53.7, connected: false)
+        #expect(e3 == .charge)           // 75 A
+        #expect(g.mode == .equalizingByCharge)
+        let e4 = gate(&g, stack: 52.5, bus: 53.7, current: 60, connected: true)
+        #expect(e4 == .charge)
+        let e5 = gate(&g, stack: 52.9, bus: 53.7, current: 50, connected: true)
+        #expect(e5 == .both)  // 1.0 V / 0.02 Ω
+        #expect(g.mode == .joined)
+        let e6 = gate(&g, stack: 53, bus: 53.1, current: 20, connected: true)
+        #expect(e6 == .both)
+        // Its protection opened both switches: it checks again before reconnecting.
+        let e7 = gate(&g, stack: 55.5, bus: 53.0, connected: false)
+        #expect(e7 == Directions.none)
+        let e8 = gate(&g, stack: 54.5, bus: 53.0, connected: false)
+        #expect(e8 == .discharge)
+    }
+
+    @Test func aPackAloneJoins() {
+        var g = JoinGate()
+        let enables = g.update(stack: 40, bus: 55, current: 0, resistance: 0.02, alone: true, connected: false,
+                               chargeLimit: 90, dischargeLimit: 90)
+        #expect(enables == .both)
+    }
+}
