@@ -1,6 +1,27 @@
 import BMSCore
 import Inverter
 
+/// What the leader of a bank knows when it speaks for the bank.
+public struct BankView: Sendable {
+    public var roster: BankRoster
+    public var limits: BankLimits
+
+    public init(roster: BankRoster, limits: BankLimits) {
+        self.roster = roster
+        self.limits = limits
+    }
+
+    /// Every online pack is at its discharge cutoff.
+    var allEmpty: Bool {
+        var any = false
+        for i in 0..<roster.count where roster[i].connected {
+            if !roster[i].empty { return false }
+            any = true
+        }
+        return any
+    }
+}
+
 /// The battery's side of the inverter bus: after each BMS step, what the inverter must be
 /// told (`report`), and the frames due by the inverter profile's timing.
 ///
@@ -41,8 +62,10 @@ public struct InverterBridge: Sendable {
         keepAlive = InverterKeepAlive(timeoutMs: settings.livenessTimeoutMs)
     }
 
-    /// Takes the BMS's state after its step at `now`.
-    public mutating func update(_ bms: BatteryManager, now: Timestamp) {
+    /// Takes the BMS's state after its step at `now`. A bank's leader passes the bank too: the
+    /// inverter is then told about the bank as one battery (`BankLimits`), with the pack of
+    /// each extreme named, while the RS485 answers stay this pack's own.
+    public mutating func update(_ bms: BatteryManager, bank: BankView? = nil, now: Timestamp) {
         guard let m = bms.lastMeasurement else { return }
         let c = bms.config
         let cells = Int(c.pack.seriesCells)
@@ -88,10 +111,15 @@ public struct InverterBridge: Sendable {
         r.modulesBlockingCharge = r.chargeAllowed ? 0 : 1
         r.modulesBlockingDischarge = r.dischargeAllowed ? 0 : 1
         r.installedCapacity = c.pack.capacityAh
+        r.stateOfCharge = bms.packSOC ?? 0
 
-        let soc = bms.packSOC ?? 0
-        r.stateOfCharge = soc
-        r.requests = nextRequests(soc: soc, empty: empty, previous: report.requests, now: now)
+        var anyEmpty = empty
+        if let bank {
+            apply(bank, to: &r)
+            anyEmpty = bank.limits.online > 0 && !bank.limits.dischargeAllowed && bank.allEmpty
+        }
+        let soc = r.stateOfCharge
+        r.requests = nextRequests(soc: soc, empty: anyEmpty, previous: report.requests, now: now)
 
         // Energy and charge throughput over the time since the last update (at most a minute:
         // a longer gap is a stall, not a measurement).
@@ -160,6 +188,44 @@ public struct InverterBridge: Sendable {
         d.chargeCurrentMaximum = c.current.chargeOvercurrent
         d.dischargeCurrentMaximum = c.current.dischargeOvercurrent
         return d
+    }
+
+    /// The bank as one battery in `r`: its limits, state and the union of its packs' faults,
+    /// the extremes located by pack (its node address).
+    func apply(_ bank: BankView, to r: inout BatteryReport) {
+        let b = bank.limits
+        r.chargeVoltageLimit = b.chargeVoltageLimit
+        r.dischargeVoltageLimit = b.dischargeVoltageLimit
+        r.chargeCurrentLimit = b.chargeCurrentLimit
+        r.dischargeCurrentLimit = b.dischargeCurrentLimit
+        r.chargeAllowed = b.chargeAllowed
+        r.dischargeAllowed = b.dischargeAllowed
+        r.full = b.full
+        r.stateOfCharge = b.stateOfCharge
+        r.stateOfHealth = b.stateOfHealth
+        r.voltage = b.voltage
+        r.current = b.current
+        r.temperature = b.temperature
+        r.minTemperature = b.minTemperature
+        r.maxTemperature = b.maxTemperature
+        r.minCellVoltage = b.minCellVoltage
+        r.maxCellVoltage = b.maxCellVoltage
+        let low = bank.roster[b.minCellPack], high = bank.roster[b.maxCellPack]
+        r.minCell = .init(pack: low.address, index: low.minCell)
+        r.maxCell = .init(pack: high.address, index: high.maxCell)
+        var tripped = b.faults
+        var approaching = b.warnings
+        if tripped.contains(.dischargeCutoff) {
+            tripped.remove(.dischargeCutoff)
+            approaching.insert(.dischargeCutoff)
+        }
+        r.protections = Self.conditions(tripped)
+        r.warnings = Self.conditions(approaching)
+        r.modulesOnline = UInt16(b.online)
+        r.modulesOffline = UInt16(b.offline)
+        r.modulesBlockingCharge = UInt16(b.blockingCharge)
+        r.modulesBlockingDischarge = UInt16(b.blockingDischarge)
+        r.installedCapacity = b.capacity
     }
 
     /// The next frame due at or before `now`, with the time it was due (the frames of a set

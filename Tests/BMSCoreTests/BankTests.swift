@@ -153,3 +153,25 @@ func share(_ address: UInt8, ocv: Float = 52, r: Float = 0.02, soc: Float = 0.5,
         #expect(enables == .both)
     }
 }
+
+@Suite struct BankEndOfRangeTests {
+    @Test func aFullPackDropsOutOfTheChargeWithoutStoppingTheOthers() {
+        var full = share(1, allowed: .discharge)
+        full.full = true
+        var roster = BankRoster(own: full)
+        roster.receive(share(2), at: 0)
+        let b = BankLimits.of(roster)
+        #expect(b.chargeAllowed && abs(b.chargeCurrentLimit - 90) < 0.01 && b.blockingCharge == 1 && !b.full)
+        var second = share(2, allowed: .discharge)
+        second.full = true
+        roster.receive(second, at: 0)
+        let both = BankLimits.of(roster)
+        #expect(!both.chargeAllowed && both.full)
+        var empty = share(3, allowed: .charge)
+        empty.empty = true
+        var drained = BankRoster(own: share(1))
+        drained.receive(empty, at: 0)
+        let d = BankLimits.of(drained)
+        #expect(d.dischargeAllowed && abs(d.dischargeCurrentLimit - 90) < 0.01)
+    }
+}

@@ -50,6 +50,13 @@ public struct BankRoster: Sendable {
         return removed
     }
 
+    /// The last share heard from `address` (this pack's own for its address).
+    public func share(of address: UInt8) -> PackShare? {
+        if address == own.address { return own }
+        for i in 0..<others.count where others[i].address == address { return others[i] }
+        return nil
+    }
+
     /// The packs alive, this one included.
     public var count: Int { others.count + 1 }
 
@@ -66,7 +73,9 @@ public struct BankRoster: Sendable {
     public var isLeader: Bool { leader == own.address }
 }
 
-/// How a bank treats a pack that blocks one direction.
+/// How a bank treats a pack that blocks one direction for a reason other than being full
+/// (charge) or empty (discharge) — a fault, an enable input, pay-as-you-go. A full or empty
+/// pack only drops out of that direction's sum: the others charge on until all are full.
 public enum BankPolicy: UInt8, Sendable {
     /// Any online pack blocking charge (discharge) stops the bank's charge (discharge): what
     /// users and commercial master/slave systems do.
@@ -84,6 +93,8 @@ public struct BankLimits: Sendable, Equatable {
     public var dischargeCurrentLimit: Float = 0
     public var chargeAllowed = false
     public var dischargeAllowed = false
+    /// Every online pack is full.
+    public var full = false
     /// Capacity-weighted SOC and SOH, 0–1; nominal capacity, Ah.
     public var stateOfCharge: Float = 0
     public var stateOfHealth: Float = 1
@@ -127,6 +138,7 @@ public struct BankLimits: Sendable, Equatable {
         var chargeVoltage = Float.infinity, dischargeVoltage: Float = 0
         var chargeBus = Float.infinity, dischargeBus = -Float.infinity
         var anyBlocksCharge = false, anyBlocksDischarge = false
+        var allFull = true
         for i in 0..<roster.count {
             let p = roster[i]
             b.faults = FaultSet(flags: b.faults.flags | p.faults.flags)
@@ -154,17 +166,19 @@ public struct BankLimits: Sendable, Equatable {
             if p.allowed.contains(.charge) {
                 chargeBus = min(chargeBus, p.openCircuitVoltage + p.chargeCurrentLimit * r)
             } else {
-                anyBlocksCharge = true
+                if !p.full { anyBlocksCharge = true }
                 b.blockingCharge += 1
             }
             if p.allowed.contains(.discharge) {
                 dischargeBus = max(dischargeBus, p.openCircuitVoltage - p.dischargeCurrentLimit * r)
             } else {
-                anyBlocksDischarge = true
+                if !p.empty { anyBlocksDischarge = true }
                 b.blockingDischarge += 1
             }
+            if !p.full { allFull = false }
         }
         guard b.online > 0 else { return b }
+        b.full = allFull
         b.voltage = vSum / Float(b.online)
         b.temperature = tSum / Float(b.online)
         b.stateOfCharge = usable > 0 ? weightedSOC / usable : 0

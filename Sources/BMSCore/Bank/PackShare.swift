@@ -24,6 +24,10 @@ public struct PackShare: Sendable, Equatable {
     /// Directions it allows, and whether its switches connect it to the bus now.
     public var allowed = Directions.none
     public var connected = false
+    /// At the end of its range: full (charge stops until the recharge level) or empty (the
+    /// discharge cutoff). Not a fault: the bank goes on with the other packs.
+    public var full = false
+    public var empty = false
     /// Faults in force and pre-alarms (`rErrorFlags` bits).
     public var faults = FaultSet()
     public var warnings = FaultSet()
@@ -35,9 +39,11 @@ public struct PackShare: Sendable, Equatable {
     public var temperature: Float = 25
     public var minTemperature: Float = 25
     public var maxTemperature: Float = 25
-    /// Lowest and highest cell voltage, V.
+    /// Lowest and highest cell voltage, V, and which cells (from 1).
     public var minCellVoltage: Float = 0
     public var maxCellVoltage: Float = 0
+    public var minCell: UInt8 = 0
+    public var maxCell: UInt8 = 0
 
     public init(address: UInt8) { self.address = address }
 }
@@ -52,11 +58,13 @@ extension PackShare {
         var sum: Float = 0
         minCellVoltage = m.cellVoltages[0]
         maxCellVoltage = m.cellVoltages[0]
+        minCell = 1
+        maxCell = 1
         for i in 0..<cells {
             let v = m.cellVoltages[i]
             sum += v
-            minCellVoltage = min(minCellVoltage, v)
-            maxCellVoltage = max(maxCellVoltage, v)
+            if v < minCellVoltage { minCellVoltage = v; minCell = UInt8(i + 1) }
+            if v > maxCellVoltage { maxCellVoltage = v; maxCell = UInt8(i + 1) }
         }
         voltage = m.packVoltage ?? m.stackVoltage ?? sum
         current = m.current
@@ -71,6 +79,8 @@ extension PackShare {
         chargeCurrentLimit = limits.chargeCurrent
         dischargeCurrentLimit = limits.dischargeCurrent
         allowed = bms.allowedDirections
+        full = bms.fullDetector.isFull
+        empty = bms.protection.active.contains(.dischargeCutoff)
         let switches = bms.command.switches
         connected = switches.chargeOn || switches.dischargeOn
         let protection = bms.protection

@@ -1,0 +1,83 @@
+import BMSCore
+import Testing
+import ThingSet
+@testable import Firmware
+
+func sampleShare(_ address: UInt8) -> PackShare {
+    var s = PackShare(address: address)
+    s.voltage = 52.5; s.current = -12.25; s.stateOfCharge = 0.25; s.stateOfHealth = 0.75
+    s.capacity = 100; s.openCircuitVoltage = 52.75; s.resistance = 0.015625
+    s.chargeCurrentLimit = 80.5; s.dischargeCurrentLimit = 90; s.chargeVoltageLimit = 56.75
+    s.dischargeVoltageLimit = 44.75; s.allowed = .discharge; s.connected = true; s.full = true
+    s.faults.insert(.cellOvervoltage); s.warnings.insert(.chargeOvertemperature)
+    s.lastTripFault = Fault.cellOvervoltage.rawValue + 1; s.lastTripLocation = 7
+    s.minTemperature = 21.5; s.maxTemperature = 30.25; s.temperature = 25.5
+    s.minCellVoltage = 3.25; s.maxCellVoltage = 3.75; s.minCell = 3; s.maxCell = 7
+    return s
+}
+
+@Suite struct BankLinkTests {
+    @Test func aShareCrossesTheBusWhole() {
+        var a = BankLink(own: sampleShare(1))
+        var b = BankLink(own: PackShare(address: 2))
+        var frames: [CANFrame] = []
+        a.publish(sampleShare(1), now: 0) { frames.append($0) }
+        #expect(frames.count == 21)
+        for f in frames { #expect(f.count <= 8 && !f.fd) }
+        for f in frames { b.receive(f, now: 10) }
+        #expect(b.roster.share(of: 1) == sampleShare(1))
+        #expect(b.roster.count == 2 && b.roster.leader == 1)
+        // The first item is the flags: a receiver knows at once whether the pack is connected.
+        if case .singleFrameReport(let priority, let item, let source)? = ThingSetCANID(raw: frames[0].id) {
+            #expect(item == 0x1C8 && source == 1 && priority == 3)
+        } else {
+            Issue.record("not a single-frame report")
+        }
+    }
+
+    @Test func itPublishesEverySecondAndAtOnceWhenItsFaultsChange() {
+        var link = BankLink(own: sampleShare(1))
+        var sent: [(UInt32, UInt8)] = []
+        func publish(_ s: PackShare, _ t: UInt32) {
+            link.publish(s, now: t) { f in
+                if case .singleFrameReport(let p, _, _)? = ThingSetCANID(raw: f.id) { sent.append((t, p)) }
+            }
+        }
+        var s = sampleShare(1)
+        publish(s, 0)
+        publish(s, 500)
+        #expect(Set(sent.map { $0.0 }) == [0])
+        s.faults = FaultSet()
+        publish(s, 600)                       // a fault released: at once, at priority 3
+        #expect(sent.last.map { $0 == (600, 3) } == true)
+        publish(s, 1599)
+        #expect(sent.last?.0 == 600)
+        publish(s, 1600)                      // the routine set, at priority 7
+        #expect(sent.last.map { $0 == (1600, 7) } == true)
+        #expect(sent.count == 63)
+    }
+
+    @Test func framesThatAreNotBankItemsAreLeftAlone() {
+        var link = BankLink(own: PackShare(address: 2))
+        let own = ThingSetCANID.singleFrameReport(priority: 7, item: 0x71, source: 2).raw
+        let unknown = ThingSetCANID.singleFrameReport(priority: 7, item: 0x99, source: 1).raw
+        let voltage = ThingSetCANID.singleFrameReport(priority: 7, item: 0x71, source: 1).raw
+        let text: [UInt8] = [0x61, 0x41]                      // "A": not a number
+        let nan: [UInt8] = [0xFA, 0x7F, 0xC0, 0x00, 0x00]      // float32 NaN
+        let good: [UInt8] = [0xFA, 0x42, 0x52, 0x00, 0x00]     // 52.5
+        func frame(_ id: UInt32, _ bytes: [UInt8], fd: Bool = false) -> CANFrame {
+            bytes.withUnsafeBufferPointer { CANFrame(id: id, bytes: $0, fd: fd) }
+        }
+        #expect(link.receive(frame(own, good), now: 0) == nil)
+        #expect(link.receive(frame(unknown, good), now: 0) == nil)
+        #expect(link.receive(frame(voltage, text), now: 0) == nil)
+        #expect(link.receive(frame(voltage, nan), now: 0) == nil)
+        #expect(link.receive(frame(voltage, good, fd: true), now: 0) == nil)
+        #expect(link.roster.count == 1)
+        #expect(link.receive(frame(voltage, good), now: 0) == 1)
+        #expect(link.roster.share(of: 1)?.voltage == 52.5)
+        // A pack known only from one item is not connected (its flags have not come yet).
+        #expect(link.roster.share(of: 1)?.connected == false)
+        #expect(link.expire(now: 3001) == 1 && link.roster.count == 1)
+    }
+}
