@@ -23,6 +23,9 @@ public struct BatteryManager: Sendable {
     public private(set) var config: BMSConfig
     /// The enable inputs in force (`wChgEnable`, `wDisEnable`).
     public var inputs: EnableInputs
+    /// The directions the bank lets this pack connect in (its pre-connect check, `JoinGate`);
+    /// both for a pack on its own.
+    public var bankDirections = Directions.both
     public private(set) var protection = Protection()
     public private(set) var switching = SwitchControl()
     public private(set) var fullDetector = FullDetector()
@@ -227,7 +230,8 @@ public struct BatteryManager: Sendable {
     }
 
     /// The directions the pack may carry now: not blocked by an active fault, charging not
-    /// after full, each enabled by its input, and discharge only with pay-as-you-go credit.
+    /// after full, each enabled by its input and by the bank's join check, and discharge only
+    /// with pay-as-you-go credit.
     /// Each of these can only take a direction away: none overrides protection.
     public var allowedDirections: Directions {
         var allowed = Directions.both
@@ -244,6 +248,7 @@ public struct BatteryManager: Sendable {
         if terminal.shortPresent { allowed.remove(.discharge) }
         if fullDetector.isFull || !inputs.chargeEnable { allowed.remove(.charge) }
         if !inputs.dischargeEnable || payg.locked { allowed.remove(.discharge) }
+        allowed.formIntersection(bankDirections)
         return allowed
     }
 
@@ -252,6 +257,14 @@ public struct BatteryManager: Sendable {
     public mutating func recordInverter(heard: Bool, silentSeconds: Float = 0, at time: Timestamp) {
         events.append(BMSEvent(kind: heard ? .inverterHeard : .inverterSilent, time: time,
                                value: heard ? 0 : silentSeconds, state: switching.state))
+    }
+
+    /// Logs what the bank's leader learned of another pack: a fault it reports (with its
+    /// cell or sensor, 0-based), or that it joined or left.
+    public mutating func recordBank(_ kind: BMSEventKind, address: UInt8, fault: Fault? = nil, location: UInt8? = nil,
+                                    at time: Timestamp) {
+        events.append(BMSEvent(kind: kind, time: time, fault: fault, index: location, value: Float(Int(address)),
+                               state: switching.state))
     }
 
     /// Logs a token entry (accepted or not) in the event stream.

@@ -14,7 +14,8 @@ public struct BankLink: Sendable {
     var lastSetAt: UInt32?
     var sentFaults: UInt32 = 0
     var sentFlags: UInt8 = 0
-    var ownItems = 0
+    /// What `notices()` last saw of each other pack: its address and fault bits.
+    var seen = FixedList<8, (address: UInt8, faults: UInt32)>()
 
     public init(own: PackShare, joinDifference: Float = 1.0) {
         roster = BankRoster(own: own)
@@ -62,6 +63,74 @@ public struct BankLink: Sendable {
 
     /// Forgets packs not heard for the roster's timeout; returns how many left.
     public mutating func expire(now: UInt32) -> Int { roster.expire(now: now) }
+
+    /// What changed in the other packs since the last call: packs that joined or left, and
+    /// faults they newly report (with the cell or sensor they name, when it is that fault's).
+    public mutating func notices() -> FixedList<16, BankNotice> {
+        var out = FixedList<16, BankNotice>()
+        // Departures.
+        var i = 0
+        while i < seen.count {
+            let address = seen[i].address
+            if roster.share(of: address) == nil {
+                out.append(BankNotice(kind: .left, address: address))
+                let last = seen.count - 1
+                if i != last { seen[i] = seen[last] }
+                seen.removeLast()
+            } else {
+                i += 1
+            }
+        }
+        // Arrivals and new faults.
+        for k in 1..<max(roster.count, 1) {
+            let p = roster[k]
+            var index: Int?
+            for j in 0..<seen.count where seen[j].address == p.address { index = j }
+            let before: UInt32
+            if let j = index {
+                before = seen[j].faults
+                seen[j].faults = p.faults.flags
+            } else {
+                before = 0
+                seen.append((p.address, p.faults.flags))
+                out.append(BankNotice(kind: .joined, address: p.address))
+            }
+            let new = p.faults.flags & ~before
+            guard new != 0 else { continue }
+            for fault in Fault.allCases where new & fault.flag != 0 {
+                let named = p.lastTripFault == fault.rawValue + 1 && p.lastTripLocation > 0
+                out.append(BankNotice(kind: .fault, address: p.address, fault: fault,
+                                      location: named ? p.lastTripLocation - 1 : nil))
+            }
+        }
+        return out
+    }
+}
+
+/// A change in the bank, for the leader's event log.
+public struct BankNotice: Sendable, Equatable {
+    public enum Kind: Sendable, Equatable { case joined, left, fault }
+    public var kind: Kind
+    public var address: UInt8
+    public var fault: Fault?
+    /// The cell or sensor (0-based) the fault names.
+    public var location: UInt8?
+
+    public init(kind: Kind, address: UInt8, fault: Fault? = nil, location: UInt8? = nil) {
+        self.kind = kind
+        self.address = address
+        self.fault = fault
+        self.location = location
+    }
+
+    /// The event kind it is logged as.
+    public var eventKind: BMSEventKind {
+        switch kind {
+        case .joined: .packJoined
+        case .left: .packLeft
+        case .fault: .bankFault
+        }
+    }
 }
 
 /// The data items of a pack's share on the bank bus.
@@ -116,10 +185,12 @@ public enum BankItem: UInt16, CaseIterable, Sendable {
         }
     }
 
-    /// Bit 0 charge allowed, 1 discharge allowed, 2 connected, 3 full, 4 empty.
+    /// Bit 0 charge allowed, 1 discharge allowed, 2 connected, 3 full, 4 empty, 5 charge
+    /// held, 6 discharge held (by the join check).
     static func flags(of s: PackShare) -> UInt8 {
         (s.allowed.contains(.charge) ? 1 : 0) | (s.allowed.contains(.discharge) ? 2 : 0)
             | (s.connected ? 4 : 0) | (s.full ? 8 : 0) | (s.empty ? 16 : 0)
+            | (s.chargeHeld ? 32 : 0) | (s.dischargeHeld ? 64 : 0)
     }
 
     func value(_ s: PackShare) -> Float? {
@@ -214,6 +285,8 @@ public enum BankItem: UInt16, CaseIterable, Sendable {
                     s.connected = u & 4 != 0
                     s.full = u & 8 != 0
                     s.empty = u & 16 != 0
+                    s.chargeHeld = u & 32 != 0
+                    s.dischargeHeld = u & 64 != 0
                 case .errorFlags: s.faults = FaultSet(flags: u)
                 case .warningFlags: s.warnings = FaultSet(flags: u)
                 case .lastTrip:

@@ -38,7 +38,7 @@ public enum LVCAN {
             f.append(pylonProtectionByte0(r.protections))
             f.append(pylonProtectionByte1(r.protections))
             f.append(pylonProtectionByte0(r.warnings))
-            f.append(pylonProtectionByte1(r.warnings))
+            f.append(pylonAlarmByte3(r.warnings))
             f.append(UInt8(min(r.modulesOnline, 255)))
             f.append(0x50)  // "P"
             f.append(0x4E)  // "N"
@@ -128,6 +128,16 @@ public enum LVCAN {
         var b: UInt8 = 0
         if c.contains(.highChargeCurrent) { b |= 1 << 0 }
         if (c.contains(.internalError) || c.contains(.contactor) || c.contains(.cellImbalance)) { b |= 1 << 3 }
+        return b
+    }
+
+    /// 0x359 byte 3 (alarm 2): charge current, and "internal communication failure" only for
+    /// the BMS's own trouble (not for a contactor or imbalance warning, which Sol-Ark would
+    /// show as a critical system error).
+    static func pylonAlarmByte3(_ c: BatteryConditions) -> UInt8 {
+        var b: UInt8 = 0
+        if c.contains(.highChargeCurrent) { b |= 1 << 0 }
+        if c.contains(.internalError) { b |= 1 << 3 }
         return b
     }
 

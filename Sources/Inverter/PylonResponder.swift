@@ -78,8 +78,9 @@ public struct PylonResponder: Sendable {
     /// The answer to `line` (one frame, CR or not) in `out`; 0 when nothing is to be sent.
     public mutating func respond(to line: UnsafeBufferPointer<UInt8>, report r: BatteryReport, pack: PackDetail,
                                  into out: UnsafeMutableBufferPointer<UInt8>) -> Int {
-        guard let q = PylonRS485.parse(line), q.address == address else { return 0 }
-        guard q.cid1 == PylonRS485.batteryData || q.error != .normal else { return 0 }
+        // Frames for another pack, or of another command group (the PACE dialect), even
+        // damaged ones, are someone else's.
+        guard let q = PylonRS485.parse(line), q.address == address, q.cid1 == PylonRS485.batteryData else { return 0 }
         guard q.error == .normal else { return bare(q.error, into: out) }
         guard q.version == 0x20 || q.cid2 == 0x4F else { return bare(.versionError, into: out) }
         // The address in INFO: this pack, or 0xFF (the whole system) for 0x42 and 0x44.

@@ -1,5 +1,25 @@
 import BMSCore
 
+/// A pack as the DC bus sees it: for a bank's bus solution.
+public struct PackBusView: Sendable {
+    public var emf: Float
+    public var resistance: Float
+    public var onResistance: Float
+    public var diodeDrop: Float
+    public var switches: SwitchCommand
+
+    /// The current (+ = into the pack) at bus voltage `v`: both switches closed, either
+    /// way through both; one open, one way through its body diode; both open, none.
+    public func current(atBus v: Float) -> Float {
+        switch (switches.chargeOn, switches.dischargeOn) {
+        case (true, true): return (v - emf) / (resistance + 2 * onResistance)
+        case (true, false): return max(0, (v - emf - diodeDrop) / (resistance + onResistance))
+        case (false, true): return min(0, (v - emf + diodeDrop) / (resistance + onResistance))
+        case (false, false): return 0
+        }
+    }
+}
+
 /// One step of a run as it happened: the truth, what the BMS measured and what it decided.
 public struct StepRecord: Sendable {
     public var time: SimTime
@@ -127,10 +147,7 @@ public struct Simulation<Profile: PowerProfile> {
     /// Advances the run by one step.
     @discardableResult
     public mutating func step() -> StepRecord {
-        time.milliseconds += setup.stepMilliseconds
-        let dt = Float(setup.stepMilliseconds) / 1000
-        refreshFaults()
-        let ambient = self.ambient
+        let (dt, ambient) = beginStep()
 
         // The world's demand, with the injected world faults.
         var demand = profile.demand(at: time)
@@ -147,7 +164,39 @@ public struct Simulation<Profile: PowerProfile> {
             let holdingA = (demand.sourceVoltageLimit - emf) / resistance + loadA
             sourceA = max(0, min(demand.sourceW / volts, min(demand.sourceCurrentLimit + loadA, holdingA)))
         }
-        var current = sourceA - loadA
+        return finishStep(current: sourceA - loadA, dt: dt, ambient: ambient, volts: volts,
+                          sourceVoltageLimit: demand.sourceVoltageLimit, busVoltage: nil)
+    }
+
+    /// Opens both switches and keeps them open until the BMS's bank directions allow
+    /// (a pack of a bank at power-up, before its join check).
+    public mutating func isolate() {
+        bms.bankDirections = .none
+        pack.powerStage.switches = SwitchCommand(chargeOn: false, dischargeOn: false)
+    }
+
+    /// The first half of a step: the clock and the injected faults move on. A bank of packs
+    /// (`ParallelSimulation`) calls it for every pack, solves the bus, then `finishStep`.
+    public mutating func beginStep() -> (dt: Float, ambient: Float) {
+        time.milliseconds += setup.stepMilliseconds
+        refreshFaults()
+        return (Float(setup.stepMilliseconds) / 1000, ambient)
+    }
+
+    /// What the bus sees of this pack now: the cells' Thevenin source and resistance, the
+    /// power stage's, and which switches are really closed.
+    public var busView: PackBusView {
+        let (emf, resistance) = pack.thevenin
+        return PackBusView(emf: emf, resistance: resistance, onResistance: pack.powerStage.onResistance,
+                           diodeDrop: pack.powerStage.diodeDrop, switches: pack.powerStage.switches)
+    }
+
+    /// The second half of a step with the pack current decided: the AFE's short-circuit
+    /// comparator, the switches that block, the pack, the AFE's view, the BMS. With
+    /// `busVoltage` (a bank), the terminals sit at the bus when no current flows.
+    public mutating func finishStep(current requested: Float, dt: Float, ambient: Float, volts: Float,
+                                    sourceVoltageLimit: Float, busVoltage: Float?) -> StepRecord {
+        var current = requested
 
         // The AFE's short-circuit comparator: microseconds, inside this step.
         afeTrippedThisStep = false
@@ -173,8 +222,10 @@ public struct Simulation<Profile: PowerProfile> {
         // With the path open, the terminals are what stands at them: a charger holds its set
         // point; a short (or a resistive load) pulls them to nothing; an inverter's input
         // shuts down and lets them float back to the stack (the AFE's load-detect pull-up).
-        if chargeBlocked && demand.sourceVoltageLimit > pack.stackVoltage {
-            terminalVoltage = demand.sourceVoltageLimit
+        if let bus = busVoltage {
+            if current == 0 { terminalVoltage = bus }
+        } else if chargeBlocked && sourceVoltageLimit > pack.stackVoltage {
+            terminalVoltage = sourceVoltageLimit
         } else if dischargeBlocked && isActive(.loadShort) {
             terminalVoltage = 0
         }

@@ -78,7 +78,7 @@ extension FlexBMS {
         var activeBalancer: Double?
         @Option(help: "Put an inverter on the battery's CAN bus speaking this profile: pylon, victron or sma (frames in the summary; with --can-log, every frame).")
         var inverter: String?
-        @Option(name: .customLong("inverter-name"), help: "With --inverter: the battery name sent to the inverter (0x35E; Victron also 0x370/0x371), 1-16 ASCII characters; default PYLON for pylon, FLEXBMS otherwise.")
+        @Option(name: .customLong("inverter-name"), help: "With --inverter: the battery name sent to the inverter (0x35E; Victron also 0x370/0x371 and 0x382), 1-16 ASCII characters; default PYLON for pylon, FLEXBMS otherwise.")
         var inverterName: String?
         @Option(name: .customLong("can-log"), help: "With --inverter: write every frame on the inverter bus to this file in candump log format.")
         var canLog: String?
@@ -90,6 +90,18 @@ extension FlexBMS {
         var rs485Baud: Int = 9600
         @Option(name: .customLong("pylontech-address"), help: "The pack's RS485 address: 2 for the first (master) pack, 3... for the next, + 16 x group.")
         var pylontechAddress: Int = 2
+        @Option(help: "Packs in parallel on one bus, each with its own BMS, 1-8. With 2 or more and neither --pack-capacity nor --pack-spread, the last pack is second-life at 80 % of --capacity.")
+        var packs: Int = 1
+        @Option(name: .customLong("pack-capacity"), help: "With --packs: each pack's capacity in Ah, comma-separated, e.g. 100,100,80.")
+        var packCapacity: String?
+        @Option(name: .customLong("pack-spread"), help: "With --packs: each pack's cell spread, comma-separated, e.g. new,new,second-life.")
+        var packSpread: String?
+        @Option(name: .customLong("pack-soc"), help: "With --packs: each pack's true SOC at the start, 0-1, comma-separated (default: --initial-soc for all).")
+        var packSOC: String?
+        @Option(name: .customLong("join-difference"), help: "With --packs: the largest pack-to-bus voltage difference at which a pack connects, V.")
+        var joinDifference: Float = 1.0
+        @Option(name: .customLong("bank-policy"), help: "With --packs: strict (a pack blocking a direction for a fault stops the bank's) or lenient (the others go on).")
+        var bankPolicy: String = "strict"
         @Flag(help: "Print the summary as JSON on stdout.")
         var json = false
         @Flag(name: .customLong("list-faults"), help: "List the faults that can be injected, and exit.")
@@ -120,6 +132,16 @@ extension FlexBMS {
                 throw CLIError("--thingset-tcp, --thingset-pty, --thingset-slcan-pty, --pylontech-rs485-pty and --pylontech-rs485 need --realtime")
             }
             var progress = ProgressBar()
+            if !plan.bank.isEmpty {
+                guard case .standard(let kind) = plan.profile else { throw CLIError("--packs runs a built-in --profile") }
+                var bankConfig = plan.config
+                bankConfig.pack.capacityAh = plan.bank.reduce(0) { $0 + $1.setup.capacityAh }
+                let report = try plan.runBank(profile: StandardProfile(kind, config: bankConfig, seed: plan.setup.seed),
+                                              name: "\(kind.name)", progress: &progress)
+                progress.finish()
+                try writeBank(report)
+                return
+            }
             let report: SimulationReport
             switch plan.profile {
             case .standard(let kind):
@@ -158,6 +180,7 @@ extension FlexBMS {
             guard speed > 0 && speed <= 100_000 else { throw CLIError("--speed must be above 0 and at most 100000, got \(speed)") }
             guard out == nil && plot == nil && !json else { throw CLIError("--realtime prints events as they come; --out, --plot and --json are for batch runs") }
             guard case .standard(let kind) = plan.profile else { throw CLIError("--realtime runs a built-in --profile") }
+            guard plan.bank.isEmpty else { throw CLIError("--packs runs in batch only for now; the virtual device is one pack") }
             var server: ThingSetTCPServer?
             if let address = thingsetTCP {
                 let parts = address.split(separator: ":")
@@ -252,6 +275,21 @@ extension FlexBMS {
             }
         }
 
+        func writeBank(_ report: BankReport) throws {
+            if json {
+                print(report.summaryJSON(), terminator: "")
+                return
+            }
+            print("simulated \(fixed(report.simulatedSeconds / 3600, 1)) h of \(report.packs.count) packs in parallel (\(report.profileName), inverter \(report.inverterProfile), seed \(report.seed)) in \(fixed(report.wallSeconds, 1)) s")
+            for p in report.packs {
+                print("  pack \(p.number): \(fixed(p.capacityAh, 1)) Ah \(p.spread), SOC \(fixed(p.socTrueFinal * 100, 1)) % (BMS \(p.socEstimatedFinal.map { fixed($0 * 100, 1) } ?? "-") %), max \(fixed(p.stats.maxCharge, 1)) A in / \(fixed(p.stats.maxDischarge, 1)) A out, \(p.trips) trips, over its own limit \(fixed(p.stats.secondsOverLimit, 0)) s, leader \(fixed(p.leaderSeconds / 3600, 1)) h")
+            }
+            print("  unserved load \(fixed(report.unservedLoadWh, 1)) Wh; leaders: " + report.leaderChanges.map { "pack \($0.address) from \(fixed($0.seconds, 0)) s" }.joined(separator: ", "))
+            for e in report.events where e.record.kind == "trip" || e.record.kind == "bank_fault" || e.record.kind == "pack_left" {
+                print("  t=\(fixed(e.record.seconds, 1)) s pack \(e.pack) \(e.record.kind)\(e.about.map { " about pack \($0)" } ?? "")\(e.record.fault.map { " \($0)" } ?? "")\(e.record.cell.map { " cell \($0)" } ?? "")")
+            }
+        }
+
         func write(_ report: SimulationReport) throws {
             if let out { try writeText(report.csv(), to: out) }
             if let plot { try writeText(report.svg(), to: plot) }
@@ -304,6 +342,10 @@ struct SimulationPlan {
     var activeBalancer: ActiveBalancerBoard?
     var inverter: InverterSettings?
     var canLog: String?
+    /// Several packs: each one's setup and faults; empty for a single pack.
+    var bank: [(setup: SimulationSetup, faults: [ScheduledFault])] = []
+    var joinDifference: Float = 1
+    var bankPolicy = BankPolicy.strict
 
     init(_ o: FlexBMS.Sim) throws {
         var config: BMSConfig?
@@ -390,12 +432,28 @@ struct SimulationPlan {
         }
         var faults: [ScheduledFault] = []
         let sensors = min(cells, 4) + 2
+        guard (1...8).contains(o.packs) else { throw CLIError("--packs must be 1 to 8, got \(o.packs)") }
+        var packFaults = [[ScheduledFault]](repeating: [], count: o.packs)
         for text in o.fault {
             switch FaultSpec.parse(text) {
             case .failure(let error): throw CLIError("--fault \(error)")
             case .success(let spec):
-                guard spec.pack == 1 else {
-                    throw CLIError("--fault \(text): pack \(spec.pack), but one pack is simulated (several packs come with parallel packs)")
+                guard spec.pack >= 1 && spec.pack <= o.packs else {
+                    throw CLIError("--fault \(text): pack \(spec.pack), but \(o.packs == 1 ? "one pack is" : "\(o.packs) packs are") simulated (see --packs)")
+                }
+                if o.packs > 1 {
+                    switch spec.fault.kind {
+                    case .inverterSilent:
+                        throw CLIError("--fault \(text): inverter-silent is for single-pack runs; in a bank the inverter stays")
+                    case .coldAmbient, .hotAmbient:
+                        for k in 0..<o.packs { packFaults[k].append(spec.fault) }  // one room
+                    case .chargerOvervoltage, .loadShort, .overload:
+                        packFaults[0].append(spec.fault)  // the bank's bus reads them from pack 1
+                    default:
+                        packFaults[spec.pack - 1].append(spec.fault)
+                    }
+                } else if spec.fault.kind == .canSilent {
+                    throw CLIError("--fault \(text): can-silent needs --packs 2 or more")
                 }
                 if spec.fault.kind.target == .cell && spec.fault.index >= cells {
                     throw CLIError("--fault \(text): cell \(spec.fault.index + 1), but the pack has \(cells) cells")
@@ -431,9 +489,84 @@ struct SimulationPlan {
             throw CLIError("--fault inverter-silent needs --inverter")
         }
         canLog = o.canLog
+        if o.packs > 1 {
+            guard o.out == nil && o.plot == nil else { throw CLIError("--out and --plot are for single-pack runs; with --packs use --json") }
+            guard payg == nil && activeBalancer == nil else {
+                throw CLIError("--payg-… and --active-balancer are for single-pack runs")
+            }
+            func list<T>(_ text: String?, _ option: String, _ parse: (String) -> T?) throws -> [T]? {
+                guard let text else { return nil }
+                let items = text.split(separator: ",", omittingEmptySubsequences: false).map { String($0).trimmingCharacters(in: .whitespaces) }
+                guard items.count == o.packs else {
+                    throw CLIError("--\(option) needs \(o.packs) comma-separated values (one per pack), got \(items.count)")
+                }
+                return try items.map { item in
+                    guard let v = parse(item) else { throw CLIError("--\(option): \"\(item)\" is not valid") }
+                    return v
+                }
+            }
+            let defaults = o.packCapacity == nil && o.packSpread == nil
+            let capacities = try list(o.packCapacity, "pack-capacity") { Float($0).flatMap { $0.isFinite && $0 >= 1 && $0 <= 5000 ? $0 : nil } }
+                ?? (0..<o.packs).map { defaults && $0 == o.packs - 1 ? capacity * 0.8 : capacity }
+            let spreads = try list(o.packSpread, "pack-spread") { SpreadPreset(name: $0) }
+                ?? (0..<o.packs).map { defaults && $0 == o.packs - 1 ? .secondLife : spread }
+            let socs = try list(o.packSOC, "pack-soc") { Float($0).flatMap { $0.isFinite && $0 >= 0 && $0 <= 1 ? $0 : nil } }
+                ?? [Float](repeating: o.initialSOC, count: o.packs)
+            guard o.joinDifference.isFinite && o.joinDifference >= 0.05 && o.joinDifference <= 10 else {
+                throw CLIError("--join-difference must be 0.05 to 10 V, got \(o.joinDifference)")
+            }
+            joinDifference = o.joinDifference
+            switch o.bankPolicy {
+            case "strict": bankPolicy = .strict
+            case "lenient": bankPolicy = .lenient
+            default: throw CLIError("--bank-policy must be strict or lenient, got \(o.bankPolicy)")
+            }
+            for k in 0..<o.packs {
+                var s = setup
+                s.capacityAh = capacities[k]
+                s.spread = spreads[k]
+                s.initialSOC = socs[k]
+                s.seed = setup.seed &+ UInt64(k) &* 7919
+                if var c = setup.config {
+                    c.pack.capacityAh = capacities[k]
+                    s.config = c
+                }
+                guard packFaults[k].count <= 16 else { throw CLIError("at most 16 --fault options per pack") }
+                bank.append((s, packFaults[k]))
+            }
+        } else if o.packCapacity != nil || o.packSpread != nil || o.packSOC != nil {
+            throw CLIError("--pack-capacity, --pack-spread and --pack-soc need --packs 2 or more")
+        }
         self.faults = faults
         self.durationMs = durationMs
         self.sampleMs = sampleMs
+    }
+
+    func runBank<P: PowerProfile>(profile: P, name: String, progress: inout ProgressBar) throws -> BankReport {
+        var packs: [Simulation<NoDemand>] = []
+        for (k, member) in bank.enumerated() {
+            do {
+                var sim = try Simulation(setup: member.setup, profile: NoDemand())
+                for f in member.faults { sim.schedule(f) }
+                packs.append(sim)
+            } catch {
+                throw CLIError("cannot start pack \(k + 1): \(error.description)")
+            }
+        }
+        let settings = inverter ?? InverterSettings(profile: .pylon)
+        var run: SimulatedBank<P>
+        do {
+            run = try SimulatedBank(sim: ParallelSimulation(packs: packs, profile: profile), inverter: settings,
+                                    joinDifference: joinDifference, policy: bankPolicy, logPath: canLog)
+        } catch {
+            throw CLIError(error.description)
+        }
+        var report = withUnsafeMutablePointer(to: &progress) { bar in
+            BankRunner.run(&run, durationMs: durationMs, profileName: name, progress: { bar.pointee.update($0) })
+        }
+        do { try run.finish() } catch { throw CLIError(error.description) }
+        report.inverterProfile = "\(settings.profile.name)"
+        return report
     }
 
     func run<P: PowerProfile>(profile: P, name: String, progress: inout ProgressBar) throws -> SimulationReport {

@@ -114,8 +114,8 @@ func share(_ address: UInt8, ocv: Float = 52, r: Float = 0.02, soc: Float = 0.5,
 
 @Suite struct JoinGateTests {
     func gate(_ g: inout JoinGate, stack: Float, bus: Float, current: Float = 0, connected: Bool) -> Directions {
-        g.update(stack: stack, bus: bus, current: current, resistance: 0.02, alone: false, connected: connected,
-                 chargeLimit: 90, dischargeLimit: 90)
+        g.update(stack: stack, bus: bus, current: current, resistance: 0.02, alone: false,
+                 chargeSwitch: connected, dischargeSwitch: connected, chargeLimit: 90, dischargeLimit: 90)
     }
 
     @Test func aPackCloseToTheBusJoinsAtOnce() {
@@ -146,15 +146,48 @@ func share(_ address: UInt8, ocv: Float = 52, r: Float = 0.02, soc: Float = 0.5,
         #expect(e8 == .discharge)
     }
 
+    @Test func aFullPackThatRanDownWaitsForTheBusToComeToIt() {
+        var g = JoinGate(joinDifference: 1.0)
+        _ = gate(&g, stack: 53, bus: 53.2, connected: false)   // joined
+        // Full: discharge only. The others charge, the bus stands 4 V above it.
+        let held = g.update(stack: 52.5, bus: 56.5, current: 0, resistance: 0.04, alone: false,
+                            chargeSwitch: false, dischargeSwitch: true, chargeLimit: 90, dischargeLimit: 90)
+        #expect(held == .discharge)
+        let close = g.update(stack: 52.5, bus: 52.7, current: -10, resistance: 0.04, alone: false,
+                             chargeSwitch: false, dischargeSwitch: true, chargeLimit: 90, dischargeLimit: 90)
+        #expect(close == .discharge)   // 0.2 V above: beyond the sensors' 0.1 V, not yet
+        let night = g.update(stack: 52.5, bus: 52.0, current: -10, resistance: 0.04, alone: false,
+                             chargeSwitch: false, dischargeSwitch: true, chargeLimit: 90, dischargeLimit: 90)
+        #expect(night == .both)
+    }
+
+    @Test func aDeadBusIsJoinedByTheLeaderFirst() {
+        var leader = JoinGate(), other = JoinGate()
+        let first = leader.update(stack: 52, bus: 0, current: 0, resistance: 0.02, alone: false, leader: true,
+                                  chargeSwitch: false, dischargeSwitch: false, chargeLimit: 90, dischargeLimit: 90)
+        let second = other.update(stack: 52.3, bus: 0, current: 0, resistance: 0.02, alone: false, leader: false,
+                                  chargeSwitch: false, dischargeSwitch: false, chargeLimit: 90, dischargeLimit: 90)
+        #expect(first == .both && second == Directions.none)
+    }
+
     @Test func aPackAloneJoins() {
         var g = JoinGate()
-        let enables = g.update(stack: 40, bus: 55, current: 0, resistance: 0.02, alone: true, connected: false,
-                               chargeLimit: 90, dischargeLimit: 90)
+        let enables = g.update(stack: 40, bus: 55, current: 0, resistance: 0.02, alone: true,
+                               chargeSwitch: false, dischargeSwitch: false, chargeLimit: 90, dischargeLimit: 90)
         #expect(enables == .both)
     }
 }
 
 @Suite struct BankEndOfRangeTests {
+    @Test func aDirectionHeldByTheJoinCheckDoesNotStopTheBank() {
+        var held = share(2, allowed: .discharge)
+        held.chargeHeld = true
+        var roster = BankRoster(own: share(1))
+        roster.receive(held, at: 0)
+        let b = BankLimits.of(roster)
+        #expect(b.chargeAllowed && abs(b.chargeCurrentLimit - 90) < 0.01 && !b.full)
+    }
+
     @Test func aFullPackDropsOutOfTheChargeWithoutStoppingTheOthers() {
         var full = share(1, allowed: .discharge)
         full.full = true
@@ -173,5 +206,25 @@ func share(_ address: UInt8, ocv: Float = 52, r: Float = 0.02, soc: Float = 0.5,
         drained.receive(empty, at: 0)
         let d = BankLimits.of(drained)
         #expect(d.dischargeAllowed && abs(d.dischargeCurrentLimit - 90) < 0.01)
+    }
+}
+
+@Suite struct BankShareTests {
+    @Test func whatThePacksReallyCarryBoundsTheModel() {
+        // The model splits a charge evenly; pack 2 in fact takes 60 % of it, and its limit
+        // is 30 A: the bank may charge at 50 A, not 60.
+        var one = share(1, ccl: 30), two = share(2, ccl: 30)
+        one.current = 8
+        two.current = 12
+        var roster = BankRoster(own: one)
+        roster.receive(two, at: 0)
+        let b = BankLimits.of(roster)
+        #expect(abs(b.chargeCurrentLimit - 50) < 0.01)
+        // At rest the model alone decides.
+        one.current = 0.2
+        two.current = -0.2
+        roster.update(own: one)
+        roster.receive(two, at: 0)
+        #expect(abs(BankLimits.of(roster).chargeCurrentLimit - 60) < 0.01)
     }
 }

@@ -8,7 +8,7 @@ func sampleShare(_ address: UInt8) -> PackShare {
     s.voltage = 52.5; s.current = -12.25; s.stateOfCharge = 0.25; s.stateOfHealth = 0.75
     s.capacity = 100; s.openCircuitVoltage = 52.75; s.resistance = 0.015625
     s.chargeCurrentLimit = 80.5; s.dischargeCurrentLimit = 90; s.chargeVoltageLimit = 56.75
-    s.dischargeVoltageLimit = 44.75; s.allowed = .discharge; s.connected = true; s.full = true
+    s.dischargeVoltageLimit = 44.75; s.allowed = .discharge; s.connected = true; s.full = true; s.dischargeHeld = true
     s.faults.insert(.cellOvervoltage); s.warnings.insert(.chargeOvertemperature)
     s.lastTripFault = Fault.cellOvervoltage.rawValue + 1; s.lastTripLocation = 7
     s.minTemperature = 21.5; s.maxTemperature = 30.25; s.temperature = 25.5

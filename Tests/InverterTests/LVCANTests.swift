@@ -249,3 +249,14 @@ let victron = InverterSettings(profile: .victron)
         #expect(InverterView(InverterFrame(id: 0x305, data: [1, 2, 3])) == nil)  // too short
     }
 }
+
+@Suite struct PylonAlarmByteTests {
+    @Test func onlyTheBMSsOwnTroubleIsAnInternalCommunicationAlarm() {
+        let imbalance = report { $0.warnings = [.cellImbalance, .contactor] }
+        #expect(hex(LVCAN.frame(0x359, report: imbalance, settings: pylon)).hasPrefix("00 00 00 00"))
+        let own = report { $0.warnings = [.internalError] }
+        #expect(hex(LVCAN.frame(0x359, report: own, settings: pylon)).hasPrefix("00 00 00 08"))
+        let tripped = report { $0.protections = [.cellImbalance] }
+        #expect(hex(LVCAN.frame(0x359, report: tripped, settings: pylon)).hasPrefix("00 08 00 00"))
+    }
+}

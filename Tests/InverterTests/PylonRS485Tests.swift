@@ -175,6 +175,7 @@ func sbe16(_ b: [UInt8], _ k: Int) -> Int { Int(Int16(bitPattern: UInt16(be16(b,
         #expect(rtn(respond(&responder, "~20024692E00203FD2D\r")) == 0x90)
         #expect(respond(&responder, "~20034692E00203FD2C\r") == "")   // pack 3's frame: not ours
         #expect(respond(&responder, "~20014A420000FDA2\r") == "")      // PACE dialect: not answered
+        #expect(respond(&responder, "~20024A420000FFFF\r") == "")      // nor when damaged
         #expect(respond(&responder, "garbage\r") == "")
         var third = PylonResponder(address: 3)
         #expect(info(respond(&third, "~20034692E00203FD2C\r"))?.first == 3)

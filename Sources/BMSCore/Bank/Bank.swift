@@ -128,7 +128,10 @@ public struct BankLimits: Sendable, Equatable {
     /// at V = min(E + CCL·R), and carries then the sum of all packs' currents at that V;
     /// likewise for discharge at V = max(E − DCL·R). A low-SOC pack (low E) or a stiff one
     /// (low R) takes more than its share of a charge, and the bank's limit falls so that it
-    /// stays within its own. `maximumCurrent` (the cable or fuse to the inverter) caps both.
+    /// stays within its own. While current flows, the shares the packs really carry bound it
+    /// too: no pack is asked for more than its limit at its present share (the model's OCV
+    /// and resistance are estimates). `maximumCurrent` (the cable or fuse to the inverter)
+    /// caps both.
     public static func of(_ roster: BankRoster, policy: BankPolicy = .strict,
                           maximumCurrent: Float = .infinity) -> BankLimits {
         var b = BankLimits()
@@ -166,13 +169,13 @@ public struct BankLimits: Sendable, Equatable {
             if p.allowed.contains(.charge) {
                 chargeBus = min(chargeBus, p.openCircuitVoltage + p.chargeCurrentLimit * r)
             } else {
-                if !p.full { anyBlocksCharge = true }
+                if !p.full && !p.chargeHeld { anyBlocksCharge = true }
                 b.blockingCharge += 1
             }
             if p.allowed.contains(.discharge) {
                 dischargeBus = max(dischargeBus, p.openCircuitVoltage - p.dischargeCurrentLimit * r)
             } else {
-                if !p.empty { anyBlocksDischarge = true }
+                if !p.empty && !p.dischargeHeld { anyBlocksDischarge = true }
                 b.blockingDischarge += 1
             }
             if !p.full { allFull = false }
@@ -197,6 +200,19 @@ public struct BankLimits: Sendable, Equatable {
                 discharge += max(0, (p.openCircuitVoltage - dischargeBus) / r)
             }
         }
+        // What the packs really carry corrects the model (their OCV and resistance are
+        // estimates; polarisation shifts the split): while the bank charges or discharges,
+        // no pack may be asked for more than its limit at its present share.
+        for i in 0..<roster.count {
+            let p = roster[i]
+            guard p.connected else { continue }
+            if b.current > 2 && p.current > 0.5 && p.allowed.contains(.charge) {
+                charge = min(charge, p.chargeCurrentLimit * b.current / p.current)
+            }
+            if b.current < -2 && p.current < -0.5 && p.allowed.contains(.discharge) {
+                discharge = min(discharge, p.dischargeCurrentLimit * b.current / p.current)
+            }
+        }
         b.chargeAllowed = charge > 0 && !(policy == .strict && anyBlocksCharge)
         b.dischargeAllowed = discharge > 0 && !(policy == .strict && anyBlocksDischarge)
         b.chargeCurrentLimit = b.chargeAllowed ? min(charge, maximumCurrent) : 0
@@ -213,8 +229,12 @@ public struct BankLimits: Sendable, Equatable {
 /// equalize in the one direction that brings it closer — charge-only when it is below the
 /// bus, discharge-only above — if the current that difference drives stays within that
 /// direction's limit, and joins once that current has fallen to what `joinDifference`
-/// drives. A pack alone on the bus joins at once. Once joined it stays so until its BMS
-/// opens both switches (a fault, a shutdown); then it checks again before reconnecting.
+/// drives. A pack alone on the bus joins at once, and so does the leader on a dead bus.
+/// Once joined, a switch that is open while the other conducts (the pack full, or empty)
+/// closes again only when the bus has come to the pack's voltage on that side (within a
+/// tenth of `joinDifference`): a full pack that has run down while the others charge waits
+/// for the bus to come down to it. When the
+/// BMS opens both switches (a fault, a shutdown) the pack checks again before reconnecting.
 public struct JoinGate: Sendable {
     public enum Mode: UInt8, Sendable, Equatable {
         case isolated = 0
@@ -231,9 +251,13 @@ public struct JoinGate: Sendable {
 
     /// The enables for the next step. `stack` is the pack's own voltage and `bus` its
     /// terminals' (the bus while the switches are open); `current` flows through it now.
+    /// On a dead bus (below half the stack: no pack connected yet) only the leader joins,
+    /// so the others have a bus to compare with.
     public mutating func update(stack: Float, bus: Float, current: Float, resistance: Float, alone: Bool,
-                                connected: Bool, chargeLimit: Float, dischargeLimit: Float) -> Directions {
+                                leader: Bool = true, chargeSwitch: Bool, dischargeSwitch: Bool,
+                                chargeLimit: Float, dischargeLimit: Float) -> Directions {
         let r = max(resistance, 1e-4)
+        let connected = chargeSwitch || dischargeSwitch
         // A pack whose switches opened (its protection, a shutdown) checks again.
         if !connected && (mode == .joined) { mode = .isolated }
         if alone {
@@ -243,7 +267,15 @@ public struct JoinGate: Sendable {
         let joinCurrent = joinDifference / r
         switch mode {
         case .joined:
-            return .both
+            // Connected one way (full, empty): the other switch closes only when the bus has
+            // come to the pack's own voltage on that side (within a tenth of
+            // `joinDifference`, the sensors' noise): a nearly full pack's charge limit is
+            // small, and the difference a join allows would drive far more.
+            let tolerance = joinDifference / 10
+            var enables = Directions.both
+            if !chargeSwitch && bus - stack > tolerance { enables.remove(.charge) }
+            if !dischargeSwitch && stack - bus > tolerance { enables.remove(.discharge) }
+            return enables
         case .equalizingByCharge, .equalizingByDischarge:
             // Still connected one way: join when the equalizing current has fallen enough;
             // back to isolated if the switch opened (the limit fell, a fault).
@@ -257,6 +289,11 @@ public struct JoinGate: Sendable {
             }
             return mode == .equalizingByCharge ? .charge : .discharge
         case .isolated:
+            if bus < 0.5 * stack {
+                guard leader else { return Directions.none }
+                mode = .joined
+                return .both
+            }
             let difference = bus - stack
             if abs(difference) <= joinDifference {
                 mode = .joined

@@ -28,6 +28,10 @@ public struct PackShare: Sendable, Equatable {
     /// discharge cutoff). Not a fault: the bank goes on with the other packs.
     public var full = false
     public var empty = false
+    /// A direction its join check holds back (the bus too far from its own voltage for that
+    /// switch to close): like full or empty, it only drops out of that direction's sum.
+    public var chargeHeld = false
+    public var dischargeHeld = false
     /// Faults in force and pre-alarms (`rErrorFlags` bits).
     public var faults = FaultSet()
     public var warnings = FaultSet()
@@ -81,6 +85,8 @@ extension PackShare {
         allowed = bms.allowedDirections
         full = bms.fullDetector.isFull
         empty = bms.protection.active.contains(.dischargeCutoff)
+        chargeHeld = !bms.bankDirections.contains(.charge)
+        dischargeHeld = !bms.bankDirections.contains(.discharge)
         let switches = bms.command.switches
         connected = switches.chargeOn || switches.dischargeOn
         let protection = bms.protection

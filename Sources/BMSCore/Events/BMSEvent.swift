@@ -48,6 +48,13 @@ public enum BMSEventKind: UInt8, Sendable {
     case inverterSilent = 19
     /// The inverter's keep-alive heard: the first one, or the first after a silence.
     case inverterHeard = 20
+    /// Another pack of the bank reports a fault (`fault`; `index` its cell or sensor, if it
+    /// names one; `value` the pack's node address). Logged by the leader.
+    case bankFault = 21
+    /// A pack joined the bank (was first heard) or left it (not heard for the roster's
+    /// timeout); `value` its node address. Logged by the leader.
+    case packJoined = 22
+    case packLeft = 23
 }
 
 /// One entry of the event stream that the firmware publishes and logs.

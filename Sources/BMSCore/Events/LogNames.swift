@@ -62,6 +62,9 @@ extension BMSEventKind {
         case .balancerFault: "balancer_fault"
         case .inverterSilent: "inverter_silent"
         case .inverterHeard: "inverter_heard"
+        case .bankFault: "bank_fault"
+        case .packJoined: "pack_joined"
+        case .packLeft: "pack_left"
         }
     }
 }

@@ -138,7 +138,10 @@ public struct CellGroup: Sendable {
         }
         // An active balancer's transfer (+ = into the cell) flows like the pack current: its
         // converter's losses heat the board, not the cell.
-        let cell = current + transfer - bleed - leakCurrent
+        // An internal short drains the cell down to empty, not beyond (the cell is then at
+        // nothing; only a current forced through the string could reverse it).
+        let leak = soc > 0 ? leakCurrent : 0
+        let cell = current + transfer - bleed - leak
         let stored = cell > 0 ? cell * chargeEfficiency : cell
         let delta = stored * socPerAmp - selfDischargePerStep * max(soc, 0)
         // Kahan summation: per-step changes can be below one ulp of the SOC.
@@ -162,7 +165,7 @@ public struct CellGroup: Sendable {
         voltage = ocv + hysteresisVoltage + overpotential
         // Heat: irreversible losses in the cell, plus the bleed resistor mounted on it, plus
         // the internal short.
-        let heat = cell * overpotential + bleed * voltage + leakCurrent * voltage
+        let heat = cell * overpotential + bleed * voltage + leak * voltage
         let flow = heat - ambientConductance * (temperature - ambient)
             - neighbourConductance * (neighbourCount * temperature - neighbours)
         temperature += flow * kelvinPerWatt

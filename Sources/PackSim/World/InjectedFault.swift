@@ -26,6 +26,8 @@ public enum InjectedFaultKind: UInt8, CaseIterable, Sendable {
     case cellLeak
     /// The inverter stops sending its CAN keep-alive (with `--inverter`).
     case inverterSilent
+    /// A pack of a bank loses its CAN bus (`can-silent:PACK`): it neither sends nor hears.
+    case canSilent
 
     /// The name used on the command line (`cell-short:7@2d`).
     public var name: StaticString {
@@ -42,6 +44,7 @@ public enum InjectedFaultKind: UInt8, CaseIterable, Sendable {
         case .hotAmbient: "hot-ambient"
         case .cellLeak: "cell-leak"
         case .inverterSilent: "inverter-silent"
+        case .canSilent: "can-silent"
         }
     }
 
@@ -69,6 +72,7 @@ public enum InjectedFaultKind: UInt8, CaseIterable, Sendable {
         case .hotAmbient: "ambient rises to +55 C"
         case .cellLeak: "soft internal short in cell group N: loses 1 % of its capacity per day"
         case .inverterSilent: "with --inverter: the inverter stops sending its CAN keep-alive (0x305)"
+        case .canSilent: "with --packs: the pack (can-silent:PACK@TIME) loses its CAN bus, neither sending nor hearing"
         }
     }
 }
