@@ -194,8 +194,12 @@ public struct InverterBridge: Sendable {
     /// the extremes located by pack (its node address).
     func apply(_ bank: BankView, to r: inout BatteryReport) {
         let b = bank.limits
-        r.chargeVoltageLimit = b.chargeVoltageLimit
-        r.dischargeVoltageLimit = b.dischargeVoltageLimit
+        // No pack online (power-up, every pack out): this pack's own voltage limits, and no
+        // current either way.
+        if b.online > 0 {
+            r.chargeVoltageLimit = b.chargeVoltageLimit
+            r.dischargeVoltageLimit = b.dischargeVoltageLimit
+        }
         r.chargeCurrentLimit = b.chargeCurrentLimit
         r.dischargeCurrentLimit = b.dischargeCurrentLimit
         r.chargeAllowed = b.chargeAllowed

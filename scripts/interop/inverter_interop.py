@@ -16,7 +16,10 @@ decoded through the DBC. Checked:
   frame of the matching flag (0x359 for pylon, 0x35A for the others) sent at or after it,
   which is within 1 s;
 - the inverter going silent is logged 30 s after its last keep-alive, and the battery keeps
-  sending.
+  sending;
+- a bank of three packs (`--packs 3`): one leader at a time on the bus, frames going on through
+  a change of leader, and a pack's fault seen by the inverter within 2 s (lower discharge
+  limit, a module offline in 0x372, the BMS-internal alarm in 0x35A), named by the leader.
 
 Usage: python inverter_interop.py PATH/TO/flexbms
 """
@@ -192,6 +195,52 @@ for profile, lengths in SETS.items():
         gap = silent[0]["t_s"] - keepalives[-1]
         check(29 <= gap <= 31, f"{profile}: silence logged {gap:.1f} s after the last keep-alive")
         check(any(t > silent[0]["t_s"] + 60 for t, _, _, _ in sent), f"{profile}: frames still sent after the silence")
+
+# A bank of three packs: pack 2's sensor fails at 1 h, pack 1 (the leader) loses its CAN bus at
+# 2 h. The inverter must see the bank lose a pack within 2 s, and one leader at a time.
+log = os.path.join(workdir, "bank.log")
+run = subprocess.run([FLEXBMS, "sim", "--packs", "3", "--cells", "16", "--capacity", "100", "--duration", "3h",
+                      "--initial-soc", "0.6", "--seed", "3", "--fault", "thermistor-open:2:1@1h",
+                      "--fault", "can-silent:1@2h", "--inverter", "victron", "--can-log", log, "--json"],
+                     capture_output=True, text=True)
+if check(run.returncode == 0, f"bank: the run: {run.stderr}"):
+    summary = json.loads(run.stdout)
+    by_id = defaultdict(list)
+    with open(log) as f:
+        for line, frame in cantools.logreader.Parser(f).iterlines(keep_unknowns=False):
+            if frame.frame_id != 0x305:
+                by_id[frame.frame_id].append((frame.timestamp.timestamp(),
+                                              DBC.decode_message(frame.frame_id, frame.data, allow_truncated=True)))
+    gaps = [b[0] - a[0] for v in by_id.values() for a, b in zip(v, v[1:])]
+    check(min(gaps) >= 0.2, f"bank: one leader at a time (same-ID gap {min(gaps):.3f} s)")
+    check(max(gaps) <= 5, f"bank: the frames go on through the leader's change (longest gap {max(gaps):.1f} s)")
+    check(summary["leaders"] == [{"t_s": 1.0, "pack": 1}, {"t_s": 7203.0, "pack": 2}], f"bank: leaders {summary['leaders']}")
+    trip = next((e for e in summary["events"] if e["kind"] == "trip"), None)
+    named = next((e for e in summary["events"] if e["kind"] == "bank_fault"), None)
+    check(trip and trip["pack"] == 2 and trip["fault"] == "temperature_sensor", f"bank: pack 2 trips: {trip}")
+    check(named and named["pack"] == 1 and named["about_pack"] == 2 and named.get("sensor") == 1,
+          f"bank: the leader names pack 2 and its sensor: {named}")
+    if trip:
+        t0 = trip["t_s"]
+
+        def first_after(frame_id, t):
+            return next(((t1, d) for t1, d in by_id[frame_id] if t1 >= t - 1e-6), (None, None))
+
+        before = [d for t1, d in by_id[0x351] if t1 < t0][-1]
+        t1, after = first_after(0x351, t0)
+        check(t1 is not None and t1 - t0 <= 2 and after["DischargeCurrentLimit"] < before["DischargeCurrentLimit"],
+              f"bank: DCL lowered within 2 s: {before['DischargeCurrentLimit']} -> {after and after['DischargeCurrentLimit']} at +{t1 and t1 - t0}")
+        t1, modules = first_after(0x372, t0)
+        check(t1 is not None and t1 - t0 <= 2 and modules["ModulesOnline"] == 2 and modules["ModulesOffline"] == 1,
+              f"bank: 0x372 shows a pack offline within 2 s: {modules}")
+        t1, alarms = first_after(0x35A, t0)
+        check(t1 is not None and t1 - t0 <= 2 and alarms["AlarmBMSInternal"] == "active",
+              f"bank: 0x35A BMS internal alarm within 2 s: {alarms and alarms['AlarmBMSInternal']}")
+        # At power-up the leader is online alone; the others join within seconds.
+        joined = {d["InstalledCapacity"] for t1, d in by_id[0x379] if 60 <= t1 < t0}
+        check(joined == {280}, f"bank: installed capacity of the three packs once joined: {joined} Ah")
+        late = {d["InstalledCapacity"] for t1, d in by_id[0x379] if t0 + 2 <= t1 < 7200}
+        check(late == {180}, f"bank: and without pack 2 after its trip: {late} Ah")
 
 print(f"inverter interop: {checks} checks, {len(failures)} failed")
 for f in failures:

@@ -53,6 +53,14 @@ public struct SimulatedBank<P: PowerProfile> {
 
     /// One step; `events` gets every BMS event with its pack number (from 1).
     public mutating func step(events: (Int, BMSEvent) -> Void) -> BankStepRecord {
+        // Frames due before this step carry the last step's data, as on a real bus.
+        var lines: [(UInt64, InverterFrame)] = []
+        if let address = leader {
+            let i = Int(address) - 1
+            let nextMs = sim.time.milliseconds + sim.packs[0].setup.stepMilliseconds
+            let justBefore = Timestamp(milliseconds: UInt32(truncatingIfNeeded: nextMs &- 1))
+            sendFrames(from: i, now: justBefore, nowMs: nextMs - 1, into: &lines)
+        }
         let record = sim.step()
         let nowMs = sim.time.milliseconds
         let now = sim.time.bmsTimestamp
@@ -98,7 +106,6 @@ public struct SimulatedBank<P: PowerProfile> {
         }
 
         // The leader speaks for the bank; the others keep their RS485 side current.
-        var lines: [(UInt64, InverterFrame)] = []
         var speaker: Int?
         for i in 0..<count where links[i].roster.isLeader && !silent(i) {
             speaker = speaker ?? i
@@ -140,18 +147,7 @@ public struct SimulatedBank<P: PowerProfile> {
                     sim.packs[i].withBatteryManager { $0.recordInverter(heard: true, at: stamp) }
                 }
             }
-            while let (frame, due) = bridges[i].nextFrame(now: now) {
-                let at = nowMs - UInt64(now.milliseconds(since: due))
-                lines.append((at, frame))
-                framesSent += 1
-                if frame.id == 0x351 {
-                    // The inverter reads it: its limits from now on.
-                    let charge = Float(Int(frame.s16(at: 2))) / 10, discharge = Float(Int(frame.s16(at: 4))) / 10
-                    lastLimits = (at, charge, discharge)
-                    limitHistory.append((at, charge, discharge))
-                    sim.inverterLimits = (charge, discharge)
-                }
-            }
+            sendFrames(from: i, now: now, nowMs: nowMs, into: &lines)
         }
         for i in 0..<count {
             while let e = sim.packs[i].nextEvent() { events(i + 1, e) }
@@ -161,6 +157,22 @@ public struct SimulatedBank<P: PowerProfile> {
             for (ms, frame) in lines { log!.write(frame, atMilliseconds: ms) }
         }
         return record
+    }
+
+    /// The frames pack `i` has due at `now` onto the inverter bus; the inverter reads each
+    /// 0x351's limits as it comes.
+    mutating func sendFrames(from i: Int, now: Timestamp, nowMs: UInt64, into lines: inout [(UInt64, InverterFrame)]) {
+        while let (frame, due) = bridges[i].nextFrame(now: now) {
+            let at = nowMs - UInt64(now.milliseconds(since: due))
+            lines.append((at, frame))
+            framesSent += 1
+            if frame.id == 0x351 {
+                let charge = Float(Int(frame.s16(at: 2))) / 10, discharge = Float(Int(frame.s16(at: 4))) / 10
+                lastLimits = (at, charge, discharge)
+                limitHistory.append((at, charge, discharge))
+                sim.inverterLimits = (charge, discharge)
+            }
+        }
     }
 
     public mutating func finish() throws(CANLogError) { try log?.flush() }
