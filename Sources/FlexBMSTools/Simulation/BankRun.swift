@@ -30,6 +30,8 @@ public struct SimulatedBank<P: PowerProfile> {
     public private(set) var limitHistory: [(ms: UInt64, charge: Float, discharge: Float)] = []
     public private(set) var stats: [PackBankStats]
     var previousLimits: [ChargeLimits?]
+    /// Which packs were connected to the bus when the last step began.
+    public private(set) var connectedBeforeStep: [Bool] = []
 
     public init(sim: ParallelSimulation<P>, inverter: InverterSettings, joinDifference: Float,
                 policy: BankPolicy = .strict, logPath: String?) throws(CANLogError) {
@@ -53,6 +55,7 @@ public struct SimulatedBank<P: PowerProfile> {
 
     /// One step; `events` gets every BMS event with its pack number (from 1).
     public mutating func step(events: (Int, BMSEvent) -> Void) -> BankStepRecord {
+        connectedBeforeStep = sim.packs.map { $0.bms.command.switches.chargeOn || $0.bms.command.switches.dischargeOn }
         // Frames due before this step carry the last step's data, as on a real bus.
         var lines: [(UInt64, InverterFrame)] = []
         if let address = leader {
@@ -238,8 +241,9 @@ public struct BankReport {
     public var unservedLoadWh: Double = 0
     public var framesSent = 0
     public var leaderChanges: [(seconds: Double, address: UInt8)] = []
-    /// For every trip of a pack: seconds until the first 0x351 whose limit in that direction
-    /// fell below the last one before the trip (nil: it did not fall within 10 s).
+    /// For every trip of a pack that was connected to the bus: seconds until the first 0x351
+    /// whose limit in that direction fell below the last one before the trip (nil: it did not
+    /// fall within 10 s).
     public var limitDrops: [(pack: Int, seconds: Double, fault: String, drop: Double?)] = []
     public var seed: UInt64 = 0
 }
@@ -264,7 +268,7 @@ public enum BankRunner {
                 let r = SimulationRunner.eventRecord(e, at: record.time)
                 let about: Int? = (e.kind == .bankFault || e.kind == .packJoined || e.kind == .packLeft) ? Int(e.value) : nil
                 report.events.append((pack, r, about))
-                if e.kind == .trip, let fault = e.fault {
+                if e.kind == .trip, let fault = e.fault, bank.connectedBeforeStep[pack - 1] {
                     trips.append((pack, r.seconds, fault.snakeName, fault.blocks))
                 }
             }
