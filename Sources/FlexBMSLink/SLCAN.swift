@@ -3,24 +3,30 @@ import Glibc
 import ThingSet
 
 /// The slcan (Lawicel) ASCII protocol of serial-line CAN adapters: `T` + 8 hex digits of a
-/// 29-bit identifier + the length digit + the data in hex + CR. Classic frames only (8 bytes).
+/// 29-bit identifier (or `t` + 3 of an 11-bit one) + the length digit + the data in hex + CR.
+/// Classic frames only (8 bytes).
 public enum SLCAN {
     public static func encode(_ frame: CANFrame) -> [UInt8] {
-        var s = "T" + String(format: "%08X", frame.id) + String(min(frame.count, 8))
+        let head = frame.extended ? "T" + String(format: "%08X", frame.id) : "t" + String(format: "%03X", frame.id & 0x7FF)
+        var s = head + String(min(frame.count, 8))
         for k in 0..<min(frame.count, 8) { s += String(format: "%02X", frame.data[k]) }
         return Array((s + "\r").utf8)
     }
 
-    /// A `T…` line (without the CR) as a frame, or `nil` if it is not one.
+    /// A `T…` or `t…` line (without the CR) as a frame, or `nil` if it is not one.
     public static func decode(_ line: [UInt8]) -> CANFrame? {
-        guard line.count >= 10, line[0] == UInt8(ascii: "T") else { return nil }
-        let text = String(decoding: line, as: UTF8.self)
-        let chars = Array(text)
-        guard let id = UInt32(String(chars[1..<9]), radix: 16), id <= 0x1FFF_FFFF,
-              let length = Int(String(chars[9])), length <= 8, chars.count >= 10 + 2 * length else { return nil }
+        guard let first = line.first, first == UInt8(ascii: "T") || first == UInt8(ascii: "t") else { return nil }
+        let extended = first == UInt8(ascii: "T")
+        let digits = extended ? 8 : 3
+        let chars = Array(String(decoding: line, as: UTF8.self))
+        guard chars.count >= digits + 2, let id = UInt32(String(chars[1...digits]), radix: 16),
+              id <= (extended ? 0x1FFF_FFFF : 0x7FF),
+              let length = Int(String(chars[digits + 1])), length <= 8, chars.count >= digits + 2 + 2 * length else { return nil }
         var frame = CANFrame(id: id)
+        frame.extended = extended
         for k in 0..<length {
-            guard let b = UInt8(String(chars[(10 + 2 * k)..<(12 + 2 * k)]), radix: 16) else { return nil }
+            let at = digits + 2 + 2 * k
+            guard let b = UInt8(String(chars[at..<(at + 2)]), radix: 16) else { return nil }
             frame.append(b)
         }
         return frame
@@ -48,10 +54,10 @@ public final class SLCANPort {
             case UInt8(ascii: "O"): open = true; return [0x0D]
             case UInt8(ascii: "C"): open = false; return [0x0D]
             case UInt8(ascii: "S"), UInt8(ascii: "V"), UInt8(ascii: "N"): return [0x0D]
-            case UInt8(ascii: "T"):
+            case UInt8(ascii: "T"), UInt8(ascii: "t"):
                 guard open, let f = SLCAN.decode(line) else { return [0x07] }
                 frames.append(f)
-                return Array("Z\r".utf8)
+                return Array((f.extended ? "Z\r" : "z\r").utf8)
             default: return [0x07]
             }
         }
@@ -99,7 +105,7 @@ public final class SLCANClient {
             while let cr = pending.firstIndex(of: 0x0D) {
                 let line = Array(pending[0..<cr])
                 pending.removeFirst(cr + 1)
-                if let f = SLCAN.decode(line) { return f }
+                if let f = SLCAN.decode(line), f.extended { return f }
             }
             let wait = deadline.timeIntervalSinceNow
             guard wait > 0 else { return nil }

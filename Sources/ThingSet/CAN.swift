@@ -10,6 +10,8 @@ public struct CANFrame: Sendable {
     public var count: Int = 0
     /// A CAN FD frame (up to 64 bytes) rather than a classic one (up to 8).
     public var fd: Bool
+    /// A 29-bit identifier (ThingSet's) rather than an 11-bit one (the inverter bus's).
+    public var extended = true
 
     public init(id: UInt32, fd: Bool = false) {
         self.id = id

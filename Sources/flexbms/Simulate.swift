@@ -82,6 +82,8 @@ extension FlexBMS {
         var inverterName: String?
         @Option(name: .customLong("can-log"), help: "With --inverter: write every frame on the inverter bus to this file in candump log format.")
         var canLog: String?
+        @Flag(name: .customLong("inverter-slcan-pty"), help: "With --realtime and --inverter: the inverter's CAN bus through an slcan adapter on a pseudo-terminal (its path is printed): the battery's frames out, the inverter's keep-alive in.")
+        var inverterSlcanPTY = false
         @Flag(name: .customLong("pylontech-rs485-pty"), help: "With --realtime: answer the Pylontech RS485 protocol on a pseudo-terminal (its path is printed), as a pack on an inverter's RS485 port.")
         var pylontechRS485PTY = false
         @Option(name: .customLong("pylontech-rs485"), help: "With --realtime: answer the Pylontech RS485 protocol on this serial device, e.g. /dev/ttyUSB0 (an RS485 adapter).")
@@ -128,8 +130,9 @@ extension FlexBMS {
                 try runRealtime(plan)
                 return
             }
-            guard thingsetTCP == nil && !thingsetPTY && !thingsetSlcanPTY && !pylontechRS485PTY && pylontechRS485 == nil else {
-                throw CLIError("--thingset-tcp, --thingset-pty, --thingset-slcan-pty, --pylontech-rs485-pty and --pylontech-rs485 need --realtime")
+            guard thingsetTCP == nil && !thingsetPTY && !thingsetSlcanPTY && !pylontechRS485PTY && pylontechRS485 == nil
+                    && !inverterSlcanPTY else {
+                throw CLIError("--thingset-tcp, --thingset-pty, --thingset-slcan-pty, --pylontech-rs485-pty, --pylontech-rs485 and --inverter-slcan-pty need --realtime")
             }
             var progress = ProgressBar()
             if !plan.bank.isEmpty {
@@ -199,6 +202,12 @@ extension FlexBMS {
                 do { pty = try TerminalPort() } catch { throw CLIError("--thingset-pty: \(error)") }
                 print("ThingSet serial on \(pty!.path)")
             }
+            var inverterCAN: SLCANPort?
+            if inverterSlcanPTY {
+                guard plan.inverter != nil else { throw CLIError("--inverter-slcan-pty needs --inverter pylon|victron|sma") }
+                do { inverterCAN = try SLCANPort() } catch { throw CLIError("--inverter-slcan-pty: \(error)") }
+                print("Inverter CAN (slcan) on \(inverterCAN!.path)")
+            }
             var rs485: TerminalPort?
             guard !(pylontechRS485PTY && pylontechRS485 != nil) else { throw CLIError("give --pylontech-rs485-pty or --pylontech-rs485, not both") }
             guard rs485Baud == 9600 || rs485Baud == 115_200 else { throw CLIError("--rs485-baud must be 9600 or 115200, got \(rs485Baud)") }
@@ -238,6 +247,7 @@ extension FlexBMS {
                     var bus = try SimulatedInverterBus(settings: plan.inverter ?? InverterSettings(profile: .pylon),
                                                        logPath: plan.canLog, canInverter: plan.inverter != nil)
                     bus.flushEachStep = true
+                    bus.externalInverter = inverterCAN != nil
                     bus.setRS485Address(UInt8(pylontechAddress))
                     bus.setSerialNumber(device.nodeIDText)
                     device.inverter = bus
@@ -268,7 +278,7 @@ extension FlexBMS {
             print("virtual device: \(setup.cells)S \(setup.chemistry.name) \(fixed(Double(setup.capacityAh), 1)) Ah (\(kind.name), seed \(setup.seed)), \(speed == 1 ? "real time" : "\(fixed(speed, 0)) × real time")")
             fflush(nil)
             let forever = days == nil && duration == nil
-            device.run(speed: speed, server: server, pty: pty, slcan: slcan, rs485: rs485,
+            device.run(speed: speed, server: server, pty: pty, slcan: slcan, rs485: rs485, inverterCAN: inverterCAN,
                        durationMs: forever ? nil : plan.durationMs) { line in
                 print(line)
                 fflush(nil)

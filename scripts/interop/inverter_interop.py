@@ -19,7 +19,10 @@ decoded through the DBC. Checked:
   sending;
 - a bank of three packs (`--packs 3`): one leader at a time on the bus, frames going on through
   a change of leader, and a pack's fault seen by the inverter within 2 s (lower discharge
-  limit, a module offline in 0x372, the BMS-internal alarm in 0x35A), named by the leader.
+  limit, a module offline in 0x372, the BMS-internal alarm in 0x35A), named by the leader;
+- the real-time virtual device with its inverter bus on an slcan pty, read by python-can's
+  slcan interface: classic frames of the SMA set, spread over the second, and an SMA
+  keep-alive sent back heard.
 
 Usage: python inverter_interop.py PATH/TO/flexbms
 """
@@ -241,6 +244,47 @@ if check(run.returncode == 0, f"bank: the run: {run.stderr}"):
         check(joined == {280}, f"bank: installed capacity of the three packs once joined: {joined} Ah")
         late = {d["InstalledCapacity"] for t1, d in by_id[0x379] if t0 + 2 <= t1 < 7200}
         check(late == {180}, f"bank: and without pack 2 after its trip: {late} Ah")
+
+# The virtual device in real time with its inverter bus on an slcan adapter (a pty), read by
+# python-can's slcan interface: the SMA set, spread over the second, and an SMA keep-alive
+# sent back is heard.
+import time  # noqa: E402
+
+import can  # noqa: E402
+
+device = subprocess.Popen([FLEXBMS, "sim", "--realtime", "--cells", "16", "--capacity", "100", "--inverter", "sma",
+                           "--inverter-slcan-pty", "--duration", "1h"],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+try:
+    line = device.stdout.readline()
+    if check(line.startswith("Inverter CAN (slcan) on /dev/pts/"), f"slcan: the device prints its pty: {line!r}"):
+        bus = can.Bus(interface="slcan", channel=line.split(" on ")[1].strip(), bitrate=500000)
+        received = []
+        start = time.time()
+        while time.time() - start < 3.2:
+            m = bus.recv(0.1)
+            if m is not None:
+                received.append((m.timestamp, m.arbitration_id, m.is_extended_id, bytes(m.data)))
+        ids = [r[1] for r in received]
+        check(received and not any(r[2] for r in received), "slcan: classic 11-bit frames only")
+        check(set(ids) == set(SETS["sma"]), f"slcan: the SMA set: {sorted(map(hex, set(ids)))}")
+        check(all(len(r[3]) == SETS["sma"].get(r[1]) for r in received), "slcan: the SMA lengths")
+        decoded = [DBC.decode_message(r[1], r[3], allow_truncated=True) for r in received]
+        volts = [d["Voltage"] for r, d in zip(received, decoded) if r[1] == 0x356]
+        check(volts and all(45 < v < 60 for v in volts), f"slcan: 0x356 voltage of a 16S LFP pack: {volts}")
+        gaps = [b[0] - a[0] for a, b in zip(received, received[1:])]
+        same = [b[0] - a[0] for i in set(ids) for a, b in zip([r for r in received if r[1] == i],
+                                                                 [r for r in received if r[1] == i][1:])]
+        check(min(gaps) >= 0.03, f"slcan: frames spread over the second (closest {min(gaps):.3f} s apart)")
+        check(same and min(same) >= 0.5, f"slcan: no identifier repeated fast ({same and min(same):.3f} s)")
+        bus.send(can.Message(arbitration_id=0x305, is_extended_id=False,
+                             data=bytes([0x0B, 0x02, 0x83, 0xFF, 0xF6, 0x00, 0xA3, 0x02])))
+        time.sleep(1.5)
+        bus.shutdown()
+finally:
+    device.terminate()
+    output = device.communicate(timeout=5)[0]
+check("inverter_heard" in output, f"slcan: the SMA keep-alive heard: {output[-200:]!r}")
 
 print(f"inverter interop: {checks} checks, {len(failures)} failed")
 for f in failures:

@@ -22,11 +22,47 @@ public struct SimulatedInverterBus {
     public let canInverter: Bool
     /// Write the log at every step (a real-time run ends by a signal, not by `finish`).
     public var flushEachStep = false
+    /// The inverter is outside (a real bus, or a pty a peer drives): its keep-alives come
+    /// through `receive`, and the caller takes the frames as they fall due (`framesDue`).
+    public var externalInverter = false
 
     public init(settings: InverterSettings, logPath: String?, canInverter: Bool = true) throws(CANLogError) {
         bridge = InverterBridge(settings: settings)
         self.canInverter = canInverter
         if let logPath { log = try CANLogWriter(path: logPath) }
+    }
+
+    mutating func pollSilence<P: PowerProfile>(_ sim: inout Simulation<P>) {
+        let now = sim.time.bmsTimestamp
+        if bridge.pollKeepAlive(now: now) == .silent {
+            let seconds = Float(Int(bridge.keepAlive.timeoutMs)) / 1000
+            sim.withBatteryManager { $0.recordInverter(heard: false, silentSeconds: seconds, at: now) }
+        }
+    }
+
+    /// With an outside inverter: the frames due by simulated time `ms` (the latest step's
+    /// data), each at its own slot of the second, logged as they go.
+    public mutating func framesDue(atMilliseconds ms: UInt64) -> [InverterFrame] {
+        var out: [InverterFrame] = []
+        let now = Timestamp(milliseconds: UInt32(truncatingIfNeeded: ms))
+        while let (frame, _) = bridge.nextFrame(now: now) {
+            out.append(frame)
+            framesSent += 1
+            if log != nil { log!.write(frame, atMilliseconds: ms) }
+        }
+        if !out.isEmpty, flushEachStep, log != nil { try? log!.flush() }
+        return out
+    }
+
+    /// A frame from an outside inverter bus at simulated time `ms`: its keep-alive is logged
+    /// (`inverter_heard`) when it is the first or ends a silence.
+    public mutating func receive<P: PowerProfile>(_ frame: InverterFrame, _ sim: inout Simulation<P>) {
+        keepAlivesSent += frame.id == 0x305 ? 1 : 0
+        let now = sim.time.bmsTimestamp
+        if bridge.receive(frame, now: now) == .heard {
+            sim.withBatteryManager { $0.recordInverter(heard: true, at: now) }
+        }
+        if log != nil { log!.write(frame, atMilliseconds: sim.time.milliseconds) }
     }
 
     /// The serial number the RS485 side reports (0x93), e.g. the ThingSet node ID.
@@ -48,7 +84,12 @@ public struct SimulatedInverterBus {
         let nowMs = sim.time.milliseconds
         let bmsNow = sim.time.bmsTimestamp
         var lines: [(UInt64, InverterFrame)] = []
-        while canInverter && nextKeepAliveMs <= nowMs {
+        guard canInverter else {
+            // No CAN inverter: the bridge serves the RS485 side only.
+            bridge.update(sim.bms, now: bmsNow)
+            return
+        }
+        while !externalInverter && nextKeepAliveMs <= nowMs {
             let at = nextKeepAliveMs
             nextKeepAliveMs += 1000
             guard !sim.isActive(.inverterSilent) else { continue }
@@ -60,6 +101,11 @@ public struct SimulatedInverterBus {
                 sim.withBatteryManager { $0.recordInverter(heard: true, at: stamp) }
             }
         }
+        if externalInverter {
+            bridge.update(sim.bms, now: bmsNow)
+            pollSilence(&sim)
+            return
+        }
         // Frames due before this step carry the previous step's data, as they would on a
         // bus; the step's own data goes out from its own instant on.
         let justBefore = bmsNow.advanced(byMilliseconds: UInt32.max)
@@ -68,11 +114,7 @@ public struct SimulatedInverterBus {
             framesSent += 1
         }
         bridge.update(sim.bms, now: bmsNow)
-        guard canInverter else { return }
-        if bridge.pollKeepAlive(now: bmsNow) == .silent {
-            let seconds = Float(Int(bridge.keepAlive.timeoutMs)) / 1000
-            sim.withBatteryManager { $0.recordInverter(heard: false, silentSeconds: seconds, at: bmsNow) }
-        }
+        pollSilence(&sim)
         while let (frame, due) = bridge.nextFrame(now: bmsNow) {
             lines.append((nowMs - UInt64(bmsNow.milliseconds(since: due)), frame))
             framesSent += 1

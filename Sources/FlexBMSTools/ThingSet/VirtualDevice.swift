@@ -57,9 +57,11 @@ public struct VirtualDevice<P: PowerProfile> {
     /// Runs until `durationMs` of simulated time (forever with `nil`), `speed` simulated
     /// seconds per second, answering requests between steps; `log` gets each BMS event as a line.
     public mutating func run(speed: Double, server: ThingSetTCPServer?, pty: TerminalPort? = nil, slcan: SLCANPort? = nil,
-                             rs485: TerminalPort? = nil, durationMs: UInt64?, log: (String) -> Void) {
-        // Serial lines are polled every 5 ms: inverters expect an answer within about 50 ms.
-        let serial = pty != nil || rs485 != nil
+                             rs485: TerminalPort? = nil, inverterCAN: SLCANPort? = nil, durationMs: UInt64?,
+                             log: (String) -> Void) {
+        // Serial lines are polled every 5 ms: inverters expect an answer within about 50 ms,
+        // and the inverter bus's frames go out 20-100 ms apart.
+        let serial = pty != nil || rs485 != nil || inverterCAN != nil
         let start = Date()
         self.start = start
         if slcan != nil {
@@ -77,6 +79,7 @@ public struct VirtualDevice<P: PowerProfile> {
                                                    secondsExpired: payg.secondsExpired(now: now)))
             }
             let record = simulation.step()
+            let stepWall = Date()
             lastMeasurement = record.measurement
             if var bus = inverter {
                 bus.afterStep(&simulation, record)
@@ -102,6 +105,12 @@ public struct VirtualDevice<P: PowerProfile> {
                 }
                 if let pty { serveText(pty) }
                 if let rs485 { serveRS485(rs485) }
+                if let inverterCAN {
+                    // Simulated time now: the step's, plus the wall time since it at `speed`.
+                    let ahead = UInt64(max(0, Date().timeIntervalSince(stepWall)) * speed * 1000)
+                    serveInverterCAN(inverterCAN, atMilliseconds: simulation.time.milliseconds
+                                     + min(ahead, simulation.setup.stepMilliseconds - 1))
+                }
                 if let slcan { serveCAN(slcan) }
             } while Date() < due
         }
@@ -132,13 +141,31 @@ public struct VirtualDevice<P: PowerProfile> {
         let now = UInt32(truncatingIfNeeded: Int(Date().timeIntervalSince(start) * 1000))
         let frames = port.receive()
         var node = ThingSetNode(model: objects())
-        for f in frames {
+        for f in frames where f.extended {
             let r = random()
             can.receive(f, now: now, random: r, node: &node) { port.send($0) }
         }
         can.tick(now: now) { port.send($0) }
         canNode = can
         if !frames.isEmpty { takeBack(node.model) }
+    }
+
+    /// The inverter bus through an slcan adapter: the inverter's frames in, the battery's
+    /// frames out as they fall due.
+    mutating func serveInverterCAN(_ port: SLCANPort, atMilliseconds ms: UInt64) {
+        guard var bus = inverter else { return }
+        for f in port.receive() where !f.extended {
+            var frame = InverterFrame(id: UInt16(f.id & 0x7FF))
+            for k in 0..<min(f.count, 8) { frame.append(f.data[k]) }
+            bus.receive(frame, &simulation)
+        }
+        for frame in bus.framesDue(atMilliseconds: ms) {
+            var out = CANFrame(id: UInt32(frame.id))
+            out.extended = false
+            for k in 0..<frame.count { out.append(frame[k]) }
+            port.send(out)
+        }
+        inverter = bus
     }
 
     /// The RS485 requests pending (CR-terminated frames), between two steps.
