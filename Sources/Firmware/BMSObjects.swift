@@ -49,6 +49,10 @@ public struct AuthTokens: Sendable {
 ///   `rPaygLocked` (discharge off for lack of credit), `rPaygLockoutLeft_s` (invalid entries),
 ///   and `xPaygToken(uToken)` (0x1D4/0x1D5, anyone), which answers 0 accepted, 1 already used,
 ///   2 invalid, 3 locked out, −1 when the device has no PAYG provisioning;
+/// - the items a pack of a bank publishes (`BankLink`) that `Meas` lacked, 0x1C3–0x1C9 and
+///   0x1CC–0x1CF, and the group `Bank` (0x0A) with the leader's view from 0x190: packs alive
+///   and online, the leader, the union of their faults, the bank's limits and SOC, and the last
+///   fault another pack reported: its pack, fault, cell or sensor;
 /// - `Device/xShutdown` (0x4A, the reference's: both switches off for good) and
 ///   `Device/xResetFaults` (0x1F0: the manual fault reset, latches cleared), both experts';
 /// - the event log: group `Rec` (0x06) with the records object `EventLog_32` (0x1E0), each
@@ -80,6 +84,10 @@ public struct BMSObjects: ThingSetModel {
     public var paygNow: UInt64 = 0
     /// The last events, for `Rec/EventLog_32`.
     public var log = EventLog()
+    /// The bank, when this pack leads one (`Bank/…`), and the last fault it learned of
+    /// another pack (`Bank/rFaultPack`, `rFault`, `rFaultCell`, `rFaultSensor`).
+    public var bank: BankView?
+    public var lastBankFault: BankNotice?
     /// `_Reporting/mLive`: periodic `mLive` reports on, and their period (at least 100 ms).
     public var reportEnable = true
     public var reportPeriodMs: UInt32 = 1000
@@ -96,7 +104,7 @@ public struct BMSObjects: ThingSetModel {
 
     // MARK: The table
 
-    static let fixedCount = 55
+    static let fixedCount = 78
     static let arrayCount = 4
 
     public var objectCount: Int { BMSObjects.fixedCount + ConfigField.singleValueCount + BMSObjects.arrayCount }
@@ -182,8 +190,33 @@ public struct BMSObjects: ThingSetModel {
         case 52: return ThingSetObject(id: 0x313, parent: 0x310, name: "sPeriod_ms", kind: .item(.u32), access: ThingSetObject.readWrite)
         case 53: return ThingSetObject(id: 0x4A, parent: 0x04, name: "xShutdown", kind: .function(returnsInt: false),
                                        access: ThingSetObject.expertWrite)
-        default: return ThingSetObject(id: 0x1F0, parent: 0x04, name: "xResetFaults", kind: .function(returnsInt: false),
+        case 54: return ThingSetObject(id: 0x1F0, parent: 0x04, name: "xResetFaults", kind: .function(returnsInt: false),
                                        access: ThingSetObject.expertWrite)
+        // What this pack tells the others of a bank (its `BankItem`s that `Meas` lacked).
+        case 55: return ThingSetObject(id: 0x1C3, parent: 0x07, name: "rChargeVoltageLimit_V", kind: .item(.f32(decimals: 2)), access: r)
+        case 56: return ThingSetObject(id: 0x1C4, parent: 0x07, name: "rDischargeVoltageLimit_V", kind: .item(.f32(decimals: 2)), access: r)
+        case 57: return ThingSetObject(id: 0x1C5, parent: 0x07, name: "rWarningFlags", kind: .item(.u32), access: r)
+        case 58: return ThingSetObject(id: 0x1C6, parent: 0x07, name: "rOpenCircuitVoltage_V", kind: .item(.f32(decimals: 2)), access: r)
+        case 59: return ThingSetObject(id: 0x1C7, parent: 0x07, name: "rResistance_mOhm", kind: .item(.f32(decimals: 2)), access: r)
+        case 60: return ThingSetObject(id: 0x1C8, parent: 0x07, name: "rBankFlags", kind: .item(.u8), access: r)
+        case 61: return ThingSetObject(id: 0x1C9, parent: 0x07, name: "rLastTrip", kind: .item(.u32), access: r)
+        case 62: return ThingSetObject(id: 0x1CC, parent: 0x07, name: "rCellMinTemp_degC", kind: .item(.f32(decimals: 1)), access: r)
+        case 63: return ThingSetObject(id: 0x1CD, parent: 0x07, name: "rCellMaxTemp_degC", kind: .item(.f32(decimals: 1)), access: r)
+        case 64: return ThingSetObject(id: 0x1CE, parent: 0x07, name: "rCellAvgTemp_degC", kind: .item(.f32(decimals: 1)), access: r)
+        case 65: return ThingSetObject(id: 0x1CF, parent: 0x07, name: "rCellExtremes", kind: .item(.u32), access: r)
+        // The bank as its leader sees it.
+        case 66: return ThingSetObject(id: 0x0A, parent: 0, name: "Bank", kind: .group, access: r)
+        case 67: return ThingSetObject(id: 0x190, parent: 0x0A, name: "rPacks", kind: .item(.u8), access: r)
+        case 68: return ThingSetObject(id: 0x191, parent: 0x0A, name: "rPacksOnline", kind: .item(.u8), access: r)
+        case 69: return ThingSetObject(id: 0x192, parent: 0x0A, name: "rLeader", kind: .item(.u8), access: r)
+        case 70: return ThingSetObject(id: 0x193, parent: 0x0A, name: "rErrorFlags", kind: .item(.u32), access: r)
+        case 71: return ThingSetObject(id: 0x194, parent: 0x0A, name: "rChargeCurrentLimit_A", kind: .item(.f32(decimals: 1)), access: r)
+        case 72: return ThingSetObject(id: 0x195, parent: 0x0A, name: "rDischargeCurrentLimit_A", kind: .item(.f32(decimals: 1)), access: r)
+        case 73: return ThingSetObject(id: 0x196, parent: 0x0A, name: "rSOC_pct", kind: .item(.f32(decimals: 1)), access: r)
+        case 74: return ThingSetObject(id: 0x197, parent: 0x0A, name: "rFaultPack", kind: .item(.u8), access: r)
+        case 75: return ThingSetObject(id: 0x198, parent: 0x0A, name: "rFault", kind: .item(.string), access: r)
+        case 76: return ThingSetObject(id: 0x199, parent: 0x0A, name: "rFaultCell", kind: .item(.u8), access: r)
+        default: return ThingSetObject(id: 0x19A, parent: 0x0A, name: "rFaultSensor", kind: .item(.u8), access: r)
         }
     }
 
@@ -312,6 +345,35 @@ public struct BMSObjects: ThingSetModel {
             try e.uint(until > paygNow ? min(until - paygNow, UInt64(UInt32.max)) : 0)
         case 0x311: try e.bool(reportEnable)
         case 0x313: try e.uint(UInt64(reportPeriodMs))
+        case 0x1C3, 0x1C4, 0x1C5, 0x1C6, 0x1C7, 0x1C8, 0x1C9, 0x1CC, 0x1CD, 0x1CE, 0x1CF:
+            let share = PackShare(bms, address: 0) ?? PackShare(address: 0)
+            switch id {
+            case 0x1C3: try e.float(share.chargeVoltageLimit, decimals: 2)
+            case 0x1C4: try e.float(share.dischargeVoltageLimit, decimals: 2)
+            case 0x1C5: try e.uint(UInt64(share.warnings.flags))
+            case 0x1C6: try e.float(share.openCircuitVoltage, decimals: 2)
+            case 0x1C7: try e.float(share.resistance * 1000, decimals: 2)
+            case 0x1C8: try e.uint(UInt64(BankItem.flags(of: share)))
+            case 0x1C9: try e.uint(UInt64(share.lastTripFault) << 8 | UInt64(share.lastTripLocation))
+            case 0x1CC: try e.float(share.minTemperature, decimals: 1)
+            case 0x1CD: try e.float(share.maxTemperature, decimals: 1)
+            case 0x1CE: try e.float(share.temperature, decimals: 1)
+            default: try e.uint(UInt64(share.minCell) << 8 | UInt64(share.maxCell))
+            }
+        case 0x190: try e.uint(UInt64(bank?.roster.count ?? 0))
+        case 0x191: try e.uint(UInt64(bank?.limits.online ?? 0))
+        case 0x192: try e.uint(UInt64(bank?.roster.leader ?? 0))
+        case 0x193: try e.uint(UInt64(bank?.limits.faults.flags ?? 0))
+        case 0x194: try e.float(bank?.limits.chargeCurrentLimit ?? .nan, decimals: 1)
+        case 0x195: try e.float(bank?.limits.dischargeCurrentLimit ?? .nan, decimals: 1)
+        case 0x196: try e.float((bank?.limits.stateOfCharge ?? .nan) * 100, decimals: 1)
+        case 0x197: try e.uint(UInt64(lastBankFault?.address ?? 0))
+        case 0x198: try e.text(lastBankFault?.fault.map { ThingSetName($0.logName) } ?? ThingSetName(""))
+        case 0x199, 0x19A:
+            // The cell for a voltage fault, the sensor for a temperature fault (from 1).
+            let named = lastBankFault.flatMap { n in n.location.map { (n.fault?.concernsCell ?? true, Int($0) + 1) } }
+            let wantCell = id == 0x199
+            try e.uint(UInt64(named.map { $0.0 == wantCell ? $0.1 : 0 } ?? 0))
         case 0x90: try e.bool(bms.inputs.chargeEnable)
         case 0x91: try e.bool(bms.inputs.dischargeEnable)
         default: throw .notFound

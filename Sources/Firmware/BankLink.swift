@@ -6,8 +6,9 @@ import ThingSet
 /// priority, when its faults or its allowed directions change — and builds the roster from
 /// the others' reports. The items keep the `Meas` IDs where they exist (`rPackVoltage_V`
 /// 0x71, `rPackCurrent_A` 0x73, `rSOC_pct` 0x7C, `rErrorFlags` 0x7E, `rSOH_pct` 0x1C0, the
-/// current limits 0x1C1/0x1C2, and `sNominalCapacity_Ah` 0x50); the bank's own are
-/// 0x1C3–0x1CF (see `BankItem`).
+/// current limits 0x1C1/0x1C2, `rCellMinVoltage_V`/`rCellMaxVoltage_V` 0x82/0x83, and
+/// `sNominalCapacity_Ah` 0x50); the others are new `Meas` items 0x1C3–0x1C9 and 0x1CC–0x1CF
+/// (see `BankItem` and `BMSObjects`).
 public struct BankLink: Sendable {
     public private(set) var roster: BankRoster
     public var gate: JoinGate
@@ -150,8 +151,8 @@ public enum BankItem: UInt16, CaseIterable, Sendable {
     case warningFlags = 0x1C5
     case openCircuitVoltage = 0x1C6
     case resistance = 0x1C7
-    case minCellVoltage = 0x1CA
-    case maxCellVoltage = 0x1CB
+    case minCellVoltage = 0x82
+    case maxCellVoltage = 0x83
     case minTemperature = 0x1CC
     case maxTemperature = 0x1CD
     case temperature = 0x1CE

@@ -129,7 +129,7 @@ func ask(_ n: inout ThingSetNode<BMSObjects>, _ request: String, _ channel: inou
         #expect(answer == bytes("85 F6 81 A3 18 1A 72") + Array("sCellOvervoltage_V".utf8)
                 + bytes("18 1B 63 663332 18 1C 18 67"))
         // Discovery of the root lists the groups, the root items and the subset.
-        #expect(ask(&n, "05 00 F6", &c) == bytes("85 F6 8A 18 1D 18 20 04 05 07 09 18 31 08 06 18 2F"))
+        #expect(ask(&n, "05 00 F6", &c) == bytes("85 F6 8B 18 1D 18 20 04 05 07 09 18 31 08 06 18 2F 0A"))
     }
 
     @Test func aTokenEnteredOverThingSetAddsCreditOnce() {

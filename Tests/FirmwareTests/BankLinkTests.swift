@@ -81,3 +81,41 @@ func sampleShare(_ address: UInt8) -> PackShare {
         #expect(link.expire(now: 3001) == 1 && link.roster.count == 1)
     }
 }
+
+@Suite struct BankObjectsTests {
+    func text(_ n: inout ThingSetNode<BMSObjects>, _ request: String) -> String {
+        var c = ThingSetChannel()
+        var out = [UInt8](repeating: 0, count: 1024)
+        let line = Array(request.utf8)
+        let count = line.withUnsafeBufferPointer { l in
+            out.withUnsafeMutableBufferPointer { o in n.processText(l, into: o, channel: &c) }
+        }
+        return String(decoding: out[0..<count], as: UTF8.self)
+    }
+
+    @Test func theLeadersViewOfTheBankAndWhoFaulted() {
+        var n = node()
+        #expect(text(&n, "?Bank") == #":85 {"rPacks":0,"rPacksOnline":0,"rLeader":0,"rErrorFlags":0,"rChargeCurrentLimit_A":null,"rDischargeCurrentLimit_A":null,"rSOC_pct":null,"rFaultPack":0,"rFault":"","rFaultCell":0,"rFaultSensor":0}"#)
+        var roster = BankRoster(own: sampleShare(1))
+        var other = sampleShare(2)
+        other.faults = FaultSet()
+        other.allowed = .both
+        other.full = false
+        roster.receive(other, at: 0)
+        n.model.bank = BankView(roster: roster, limits: BankLimits.of(roster))
+        n.model.lastBankFault = BankNotice(kind: .fault, address: 3, fault: .cellUndervoltage, location: 6)
+        let answer = text(&n, "?Bank")
+        #expect(answer.hasPrefix(#":85 {"rPacks":2,"rPacksOnline":2,"rLeader":1,"rErrorFlags":2,"#))
+        #expect(answer.hasSuffix(#""rFaultPack":3,"rFault":"cell_undervoltage","rFaultCell":7,"rFaultSensor":0}"#))
+        n.model.lastBankFault = BankNotice(kind: .fault, address: 2, fault: .chargeOvertemperature, location: 1)
+        #expect(text(&n, "?Bank").hasSuffix(#""rFaultPack":2,"rFault":"charge_overtemperature","rFaultCell":0,"rFaultSensor":2}"#))
+    }
+
+    @Test func whatAPackPublishesIsInMeas() {
+        var n = node()
+        let answer = text(&n, #"?Meas ["rChargeVoltageLimit_V","rBankFlags","rCellExtremes","rCellMaxTemp_degC"]"#)
+        // node(): 16 cells at 3.3 V but cell 5 at 3.31 V, both directions allowed and connected:
+        // flags 7; extremes: lowest cell 1, highest cell 5 (1 << 8 | 5 = 261).
+        #expect(answer.hasPrefix(":85 [") && answer.hasSuffix(#",7,261,25.0]"#), "\(answer)")
+    }
+}
