@@ -56,7 +56,7 @@ if !embedded {
         .testTarget(name: "ThingSetTests", dependencies: ["ThingSet"]),
         .testTarget(name: "InverterTests", dependencies: ["Inverter"]),
         .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "ThingSet", "BMSCore", "PAYG"]),
-        .testTarget(name: "FlexBMSToolsTests", dependencies: ["FlexBMSTools", "BMSCore", "PackSim"]),
+        .testTarget(name: "FlexBMSToolsTests", dependencies: ["FlexBMSTools", "BMSCore", "PackSim", "Firmware", "ThingSet", "Inverter"]),
         .testTarget(name: "flexbmsTests", dependencies: ["flexbms"]),
     ]
 }

@@ -1,8 +1,10 @@
 import BMSCore
+import Firmware
 import FlexBMSTools
 import Inverter
 import PackSim
 import Testing
+import ThingSet
 
 /// Three packs (the third second-life and smaller) on one bus, 2 h of the off-grid day.
 func bankRun(faults: [(pack: Int, fault: ScheduledFault)], hours: Double = 2) throws -> (BankReport, SimulatedBank<StandardProfile>) {
@@ -39,6 +41,19 @@ func bankRun(faults: [(pack: Int, fault: ScheduledFault)], hours: Double = 2) th
         #expect(report.limitDrops.count == 1 && (report.limitDrops.first?.drop ?? 99) <= 2)
         for p in report.packs { #expect(p.stats.secondsOverLimit == 0, "pack \(p.number)") }
         #expect(report.unservedLoadWh < 5)
+    }
+
+    @Test func theLeadersThingSetObjectsNameThePackAndSensor() throws {
+        let (_, bank) = try bankRun(faults: [(2, ScheduledFault(kind: .thermistorOpen, index: 0, atMilliseconds: 600_000))],
+                                    hours: 0.25)
+        var node = ThingSetNode(model: bank.objects(pack: 0))
+        var channel = ThingSetChannel()
+        var out = [UInt8](repeating: 0, count: 1024)
+        let line = Array("?Bank".utf8)
+        let n = line.withUnsafeBufferPointer { l in out.withUnsafeMutableBufferPointer { node.processText(l, into: $0, channel: &channel) } }
+        let answer = String(decoding: out[0..<n], as: UTF8.self)
+        #expect(answer.hasPrefix(#":85 {"rPacks":3,"rPacksOnline":2,"rLeader":1,"rErrorFlags":131072,"#), "\(answer)")
+        #expect(answer.hasSuffix(#""rFaultPack":2,"rFault":"temperature_sensor","rFaultCell":0,"rFaultSensor":1}"#), "\(answer)")
     }
 
     @Test func whenTheLeaderFallsSilentTheNextLowestTakesOver() throws {

@@ -29,6 +29,8 @@ public struct SimulatedBank<P: PowerProfile> {
     public private(set) var lastLimits: (ms: UInt64, charge: Float, discharge: Float)?
     public private(set) var limitHistory: [(ms: UInt64, charge: Float, discharge: Float)] = []
     public private(set) var stats: [PackBankStats]
+    /// The last fault each pack learned of another (what its `Bank/rFault…` objects show).
+    public private(set) var lastBankFaults: [BankNotice?]
     var previousLimits: [ChargeLimits?]
     /// Which packs were connected to the bus when the last step began.
     public private(set) var connectedBeforeStep: [Bool] = []
@@ -41,6 +43,7 @@ public struct SimulatedBank<P: PowerProfile> {
         bridges = []
         stats = []
         previousLimits = Array(repeating: nil, count: sim.packs.count)
+        lastBankFaults = Array(repeating: nil, count: sim.packs.count)
         for i in sim.packs.indices {
             let address = UInt8(i + 1)
             let own = PackShare(sim.packs[i].bms, address: address) ?? PackShare(address: address)
@@ -130,6 +133,7 @@ public struct SimulatedBank<P: PowerProfile> {
         // knows who was there before it).
         for i in 0..<count {
             let notices = links[i].notices()
+            for notice in notices where notice.kind == .fault { lastBankFaults[i] = notice }
             guard i == speaker else { continue }
             for notice in notices {
                 sim.packs[i].withBatteryManager {
@@ -160,6 +164,21 @@ public struct SimulatedBank<P: PowerProfile> {
             for (ms, frame) in lines { log!.write(frame, atMilliseconds: ms) }
         }
         return record
+    }
+
+    /// Pack `i`'s ThingSet objects as its firmware serves them: its own, and the bank's as it
+    /// sees it when it leads.
+    public func objects(pack i: Int) -> BMSObjects {
+        var objects = BMSObjects(bms: sim.packs[i].bms, tokens: AuthTokens(expert: "expert", manufacturer: "manufacturer"),
+                                 nodeID: InlineArray(repeating: UInt8(ascii: "0")), firmwareVersion: "virtual",
+                                 now: sim.time.bmsTimestamp)
+        objects.measurement = sim.packs[i].bms.lastMeasurement
+        let roster = links[i].roster
+        if roster.isLeader {
+            objects.bank = BankView(roster: roster, limits: BankLimits.of(roster, policy: policy))
+        }
+        objects.lastBankFault = lastBankFaults[i]
+        return objects
     }
 
     /// The frames pack `i` has due at `now` onto the inverter bus; the inverter reads each
