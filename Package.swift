@@ -57,7 +57,7 @@ if !embedded {
         .testTarget(name: "InverterTests", dependencies: ["Inverter"]),
         .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "ThingSet", "BMSCore", "PAYG"]),
         .testTarget(name: "FlexBMSToolsTests", dependencies: ["FlexBMSTools", "BMSCore", "PackSim", "Firmware", "ThingSet", "Inverter"]),
-        .testTarget(name: "flexbmsTests", dependencies: ["flexbms"]),
+        .testTarget(name: "flexbmsTests", dependencies: ["flexbms", "FlexBMSLink", "ThingSet"]),
     ]
 }
 

@@ -155,3 +155,55 @@ public final class SLCANClient {
         }
     }
 }
+
+/// A CAN bus the virtual device sends frames to and takes frames from, between its steps.
+public protocol CANPort: AnyObject {
+    /// Frames that arrived since the last call.
+    func receive() -> [CANFrame]
+    /// Puts a frame on the bus.
+    func send(_ frame: CANFrame)
+}
+
+extension SLCANPort: CANPort {}
+
+/// A real serial-line CAN adapter (slcan, e.g. a USB CANable or a CANdapter) driven by the
+/// virtual device as its host: opened at 500 kbit/s (`S6`), frames out as `t`/`T` lines,
+/// frames in as they arrive. This is how the virtual battery talks to a real inverter.
+public final class SLCANHostPort: CANPort {
+    let fd: Int32
+    public let path: String
+    var pending: [UInt8] = []
+
+    public init(path: String, bitrateCode: Character = "6") throws {
+        fd = try openRawTTY(path)
+        self.path = path
+        write(Array("C\rS\(bitrateCode)\rO\r".utf8))
+    }
+
+    deinit {
+        write(Array("C\r".utf8))
+        close(fd)
+    }
+
+    func write(_ bytes: [UInt8]) { _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } }
+
+    public func receive() -> [CANFrame] {
+        var chunk = [UInt8](repeating: 0, count: 1024)
+        while true {
+            let n = read(fd, &chunk, chunk.count)
+            guard n > 0 else { break }
+            pending += chunk[0..<n]
+        }
+        var frames: [CANFrame] = []
+        while let cr = pending.firstIndex(where: { $0 == 0x0D || $0 == 0x07 }) {
+            let line = Array(pending[0..<cr])
+            pending.removeFirst(cr + 1)
+            // Acknowledgements (an empty line, z, Z) and errors (BEL) carry no frame.
+            if let f = SLCAN.decode(line) { frames.append(f) }
+        }
+        if pending.count > 4096 { pending = [] }
+        return frames
+    }
+
+    public func send(_ frame: CANFrame) { write(SLCAN.encode(frame)) }
+}

@@ -84,6 +84,8 @@ extension FlexBMS {
         var canLog: String?
         @Flag(name: .customLong("inverter-slcan-pty"), help: "With --realtime and --inverter: the inverter's CAN bus through an slcan adapter on a pseudo-terminal (its path is printed): the battery's frames out, the inverter's keep-alive in.")
         var inverterSlcanPTY = false
+        @Option(name: .customLong("inverter-slcan"), help: "With --realtime and --inverter: the inverter's CAN bus through a real slcan adapter at this device, e.g. /dev/ttyACM0, opened at 500 kbit/s: the virtual battery on a real inverter.")
+        var inverterSlcan: String?
         @Flag(name: .customLong("pylontech-rs485-pty"), help: "With --realtime: answer the Pylontech RS485 protocol on a pseudo-terminal (its path is printed), as a pack on an inverter's RS485 port.")
         var pylontechRS485PTY = false
         @Option(name: .customLong("pylontech-rs485"), help: "With --realtime: answer the Pylontech RS485 protocol on this serial device, e.g. /dev/ttyUSB0 (an RS485 adapter).")
@@ -131,8 +133,8 @@ extension FlexBMS {
                 return
             }
             guard thingsetTCP == nil && !thingsetPTY && !thingsetSlcanPTY && !pylontechRS485PTY && pylontechRS485 == nil
-                    && !inverterSlcanPTY else {
-                throw CLIError("--thingset-tcp, --thingset-pty, --thingset-slcan-pty, --pylontech-rs485-pty, --pylontech-rs485 and --inverter-slcan-pty need --realtime")
+                    && !inverterSlcanPTY && inverterSlcan == nil else {
+                throw CLIError("--thingset-tcp, --thingset-pty, --thingset-slcan-pty, --pylontech-rs485-pty, --pylontech-rs485, --inverter-slcan-pty and --inverter-slcan need --realtime")
             }
             var progress = ProgressBar()
             if !plan.bank.isEmpty {
@@ -202,11 +204,26 @@ extension FlexBMS {
                 do { pty = try TerminalPort() } catch { throw CLIError("--thingset-pty: \(error)") }
                 print("ThingSet serial on \(pty!.path)")
             }
-            var inverterCAN: SLCANPort?
+            var inverterCAN: (any CANPort)?
+            guard !(inverterSlcanPTY && inverterSlcan != nil) else { throw CLIError("give --inverter-slcan-pty or --inverter-slcan, not both") }
+            if inverterSlcanPTY || inverterSlcan != nil {
+                guard plan.inverter != nil else { throw CLIError("--inverter-slcan-pty and --inverter-slcan need --inverter pylon|victron|sma") }
+            }
             if inverterSlcanPTY {
-                guard plan.inverter != nil else { throw CLIError("--inverter-slcan-pty needs --inverter pylon|victron|sma") }
-                do { inverterCAN = try SLCANPort() } catch { throw CLIError("--inverter-slcan-pty: \(error)") }
-                print("Inverter CAN (slcan) on \(inverterCAN!.path)")
+                do {
+                    let port = try SLCANPort()
+                    inverterCAN = port
+                    print("Inverter CAN (slcan) on \(port.path)")
+                } catch {
+                    throw CLIError("--inverter-slcan-pty: \(error)")
+                }
+            } else if let device = inverterSlcan {
+                do {
+                    inverterCAN = try SLCANHostPort(path: device)
+                    print("Inverter CAN through the slcan adapter at \(device), 500 kbit/s")
+                } catch ThingSetClient.Failure.connect(let why) {
+                    throw CLIError("--inverter-slcan: cannot open \(why)")
+                }
             }
             var rs485: TerminalPort?
             guard !(pylontechRS485PTY && pylontechRS485 != nil) else { throw CLIError("give --pylontech-rs485-pty or --pylontech-rs485, not both") }

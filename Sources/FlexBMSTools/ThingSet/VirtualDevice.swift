@@ -57,7 +57,7 @@ public struct VirtualDevice<P: PowerProfile> {
     /// Runs until `durationMs` of simulated time (forever with `nil`), `speed` simulated
     /// seconds per second, answering requests between steps; `log` gets each BMS event as a line.
     public mutating func run(speed: Double, server: ThingSetTCPServer?, pty: TerminalPort? = nil, slcan: SLCANPort? = nil,
-                             rs485: TerminalPort? = nil, inverterCAN: SLCANPort? = nil, durationMs: UInt64?,
+                             rs485: TerminalPort? = nil, inverterCAN: (any CANPort)? = nil, durationMs: UInt64?,
                              log: (String) -> Void) {
         // Serial lines are polled every 5 ms: inverters expect an answer within about 50 ms,
         // and the inverter bus's frames go out 20-100 ms apart.
@@ -152,7 +152,7 @@ public struct VirtualDevice<P: PowerProfile> {
 
     /// The inverter bus through an slcan adapter: the inverter's frames in, the battery's
     /// frames out as they fall due.
-    mutating func serveInverterCAN(_ port: SLCANPort, atMilliseconds ms: UInt64) {
+    mutating func serveInverterCAN(_ port: any CANPort, atMilliseconds ms: UInt64) {
         guard var bus = inverter else { return }
         for f in port.receive() where !f.extended {
             var frame = InverterFrame(id: UInt16(f.id & 0x7FF))
