@@ -2,10 +2,10 @@ import BMSCore
 import ThingSet
 
 /// One pack's side of the bank bus: it publishes its `PackShare` as ThingSet single-frame CAN
-/// reports (one data item per frame, spec §11.3) once a second — at once, and at a higher
-/// priority, when its faults or its allowed directions change — and builds the roster from
-/// the others' reports. The items keep the `Meas` IDs where they exist (`rPackVoltage_V`
-/// 0x71, `rPackCurrent_A` 0x73, `rSOC_pct` 0x7C, `rErrorFlags` 0x7E, `rSOH_pct` 0x1C0, the
+/// reports (one data item per frame, spec §11.5) once a second — at once, and at priority 5
+/// rather than 7 (decision D15), when its faults or its allowed directions change — and
+/// builds the roster from the others' reports. The items keep the `Meas` IDs where they
+/// exist (`rStackVoltage_V` 0x72, the terminal voltage, `rPackCurrent_A` 0x73, `rSOC_pct` 0x7C, `rErrorFlags` 0x7E, `rSOH_pct` 0x1C0, the
 /// current limits 0x1C1/0x1C2, `rCellMinVoltage_V`/`rCellMaxVoltage_V` 0x82/0x83, and
 /// `sNominalCapacity_Ah` 0x50); the others are new `Meas` items 0x1C3–0x1C9 and 0x1CC–0x1CF
 /// (see `BankItem` and `BMSObjects`).
@@ -36,7 +36,7 @@ public struct BankLink: Sendable {
         sentFaults = share.faults.flags
         sentFlags = flags
         // Flags and faults first: a receiver learns at once that a pack left the bus.
-        let priority: UInt8 = changed ? 3 : 7
+        let priority: UInt8 = changed ? 5 : 7
         var i = 0
         while let item = BankItem.inOrder(i) {
             if let frame = item.frame(share, priority: priority) { send(frame) }
@@ -139,7 +139,7 @@ public enum BankItem: UInt16, CaseIterable, Sendable {
     case flags = 0x1C8
     case errorFlags = 0x7E
     case lastTrip = 0x1C9
-    case voltage = 0x71
+    case voltage = 0x72
     case current = 0x73
     case stateOfCharge = 0x7C
     case stateOfHealth = 0x1C0

@@ -53,6 +53,7 @@ public struct InverterBridge: Sendable {
     var dischargedKWh: UInt32 = 0
     var dischargedCapacities: UInt32 = 0
     var lastUpdate: Timestamp?
+    var sentLimits: (charge: Float, discharge: Float)?
     /// Milliseconds since the SOC was last at or above 97 %.
     var belowFullChargeMs: UInt64 = 0
 
@@ -140,6 +141,7 @@ public struct InverterBridge: Sendable {
         report = r
         pack = Self.detail(bms, m, report: r)
         ready = true
+        if limitsFell(r) { schedule.expediteLimits() }
     }
 
     /// The RS485 answer to one request line (`out` of 256 bytes holds every answer); 0 when
@@ -194,12 +196,19 @@ public struct InverterBridge: Sendable {
     /// the extremes located by pack (its node address).
     func apply(_ bank: BankView, to r: inout BatteryReport) {
         let b = bank.limits
-        // No pack online (power-up, every pack out): this pack's own voltage limits, and no
-        // current either way.
-        if b.online > 0 {
-            r.chargeVoltageLimit = b.chargeVoltageLimit
-            r.dischargeVoltageLimit = b.dischargeVoltageLimit
+        // No pack online (power-up, every pack out): this pack's own state and voltage
+        // limits, and no current either way.
+        guard b.online > 0 else {
+            r.chargeAllowed = false
+            r.dischargeAllowed = false
+            r.chargeCurrentLimit = 0
+            r.dischargeCurrentLimit = 0
+            r.modulesOnline = 0
+            r.modulesOffline = UInt16(b.offline)
+            return
         }
+        r.chargeVoltageLimit = b.chargeVoltageLimit
+        r.dischargeVoltageLimit = b.dischargeVoltageLimit
         r.chargeCurrentLimit = b.chargeCurrentLimit
         r.dischargeCurrentLimit = b.dischargeCurrentLimit
         r.chargeAllowed = b.chargeAllowed
@@ -217,6 +226,9 @@ public struct InverterBridge: Sendable {
         let low = bank.roster[b.minCellPack], high = bank.roster[b.maxCellPack]
         r.minCell = .init(pack: low.address, index: low.minCell)
         r.maxCell = .init(pack: high.address, index: high.maxCell)
+        // The sensor within that pack is not shared on the bank bus: the pack only.
+        r.coldest = .init(pack: bank.roster[b.minTemperaturePack].address, index: 0)
+        r.warmest = .init(pack: bank.roster[b.maxTemperaturePack].address, index: 0)
         var tripped = b.faults
         var approaching = b.warnings
         if tripped.contains(.dischargeCutoff) {
@@ -236,7 +248,19 @@ public struct InverterBridge: Sendable {
     /// are spread over the second; a caller that runs less often gets each at its slot).
     public mutating func nextFrame(now: Timestamp) -> (frame: InverterFrame, due: Timestamp)? {
         guard ready, let next = schedule.next(now: now.milliseconds) else { return nil }
-        return (LVCAN.frame(next.id, report: report, settings: settings), Timestamp(milliseconds: next.due))
+        let frame = LVCAN.frame(next.id, report: report, settings: settings)
+        if next.id == 0x351 { sentLimits = (Float(Int(frame.s16(at: 2))) / 10, Float(Int(frame.s16(at: 4))) / 10) }
+        return (frame, Timestamp(milliseconds: next.due))
+    }
+
+    /// The current limits as last sent, and whether the report's have fallen below them
+    /// (by more than 1 A and 5 %): then 0x351 goes out ahead of its slot.
+    func limitsFell(_ r: BatteryReport) -> Bool {
+        guard let sent = sentLimits else { return false }
+        let charge = r.chargeAllowed ? r.chargeCurrentLimit : 0
+        let discharge = r.dischargeAllowed ? r.dischargeCurrentLimit : 0
+        func fell(_ now: Float, _ before: Float) -> Bool { before - now > max(1, 0.05 * before) }
+        return fell(charge, sent.charge) || fell(discharge, sent.discharge)
     }
 
     /// A frame from the inverter bus; returns a change of the inverter's presence.

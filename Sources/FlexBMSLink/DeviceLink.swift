@@ -30,7 +30,9 @@ public enum DeviceLink {
         return .tcp(try ThingSetClient(device: device))
     }
 
-    /// GET: status and the value as JSON.
+    /// GET: status and the value as JSON. A group whose answer does not fit the device's
+    /// buffer (`C0`, spec §1.7: a small MCU's, or ISO-TP's on CAN) is read child by child,
+    /// as the spec asks the client to walk down.
     public func get(_ path: String) throws -> (UInt8, String) {
         switch self {
         case .tcp(let c):
@@ -38,6 +40,7 @@ public enum DeviceLink {
                 try w.byte(ThingSetFunction.get.rawValue)
                 try Array(path.utf8).withUnsafeBufferPointer { try w.text($0) }
             })
+            if status == 0xC0, let whole = try walkDown(c, path) { return (0x85, whole) }
             return (status, try CBORJSON.text(payload))
         case .serial(let s):
             return try s.request("?" + path)
@@ -78,6 +81,32 @@ public enum DeviceLink {
             let (status, json) = try s.request("!\(path) [\(args)]")
             return (status, json.isEmpty ? "null" : json)
         }
+    }
+
+    /// The group at `path` read one child at a time, as one JSON object; nil when `path` has
+    /// no children to walk (a single value too large stays `C0`).
+    func walkDown(_ c: any BinaryTransport, _ path: String) throws -> String? {
+        let (status, payload) = try c.request(DeviceLink.cbor { w in
+            try w.byte(ThingSetFunction.fetch.rawValue)
+            try Array(path.utf8).withUnsafeBufferPointer { try w.text($0) }
+            try w.null()
+        })
+        guard status == 0x85,
+              case .array(let items)? = try? JSONDecoder().decode(JSONValue.self, from: Data(try CBORJSON.text(payload).utf8)) else {
+            return nil
+        }
+        var names: [String] = []
+        for item in items {
+            guard case .string(let name) = item else { return nil }
+            names.append(name)
+        }
+        guard !names.isEmpty else { return nil }
+        var parts: [String] = []
+        for name in names {
+            let (s, value) = try get(path.isEmpty ? name : path + "/" + name)
+            parts.append(CBORJSON.quoted(name) + ":" + (s == 0x85 ? value : "null"))
+        }
+        return "{" + parts.joined(separator: ",") + "}"
     }
 
     static func cbor(_ body: (inout CBORWriter) throws -> Void) rethrows -> [UInt8] {

@@ -161,14 +161,17 @@ public enum LVCAN {
         }
     }
 
-    /// "C7", "T3", or with a pack number "P2C7": ASCII, NUL-padded to 8 bytes.
+    /// "C7", "T3", with a pack number "P2C7", or the pack alone "P2" (index 0: not known):
+    /// ASCII, NUL-padded to 8 bytes.
     static func appendLocation(_ f: inout InverterFrame, _ l: BatteryReport.Location, letter: UInt8) {
         if l.pack > 0 {
             f.append(0x50)  // "P"
             appendDecimal(&f, l.pack)
         }
-        f.append(letter)
-        appendDecimal(&f, l.index)
+        if l.index > 0 || l.pack == 0 {
+            f.append(letter)
+            appendDecimal(&f, l.index)
+        }
         f.pad(to: 8)
     }
 

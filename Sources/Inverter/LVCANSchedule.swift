@@ -12,6 +12,9 @@ public struct LVCANSchedule: Sendable {
     var cycleStart: UInt32 = 0
     var index = 0
     var started = false
+    /// The limits frame (0x351) is wanted ahead of its slot: the limits fell.
+    var expedited = false
+    var limitsSentAt: UInt32?
 
     public init(profile: InverterProfile) {
         self.profile = profile
@@ -29,20 +32,42 @@ public struct LVCANSchedule: Sendable {
         }
         var due = cycleStart &+ UInt32(index) &* spacingMs
         let late = Int32(bitPattern: now &- due)
+        // Lower limits go out at once (not faster than 200 ms after the last 0x351).
+        if expedited, limitsSentAt.map({ now &- $0 >= 200 }) ?? true {
+            expedited = false
+            limitsSentAt = now
+            return (0x351, now)
+        }
         guard late >= 0 else { return nil }
         if UInt32(late) >= Self.periodMs {
             cycleStart = now
             index = 0
             due = now
         }
-        let id = profile.frameID(at: index)
+        var id = profile.frameID(at: index)
+        advance()
+        // The slot of a 0x351 sent early: skipped when it would repeat it within 200 ms.
+        if id == 0x351, let sent = limitsSentAt, due &- sent < 200, Int32(bitPattern: due &- sent) >= 0 {
+            id = profile.frameID(at: index)
+            due = cycleStart &+ UInt32(index) &* spacingMs
+            guard Int32(bitPattern: now &- due) >= 0 else { return nil }
+            advance()
+        }
+        if id == 0x351 { limitsSentAt = due }
+        return (id, due)
+    }
+
+    mutating func advance() {
         index += 1
         if index == profile.frameCount {
             index = 0
             cycleStart &+= Self.periodMs
         }
-        return (id, due)
     }
+
+    /// Asks for the limits frame at the next call: the battery's limits fell, and the
+    /// inverter must not wait up to a second to learn it.
+    public mutating func expediteLimits() { expedited = true }
 }
 
 /// Whether the inverter is there: any 0x305 counts (Pylon-mode inverters send it empty about

@@ -113,7 +113,11 @@ public struct ParallelSimulation<Profile: PowerProfile> {
         time = packs[0].time
         let views = packs.map(\.busView)
         var demand = profile.demand(at: time)
-        let volts = max(busVoltage, 1)
+        // Power into current at the bus voltage; a dead bus (power-up) at the packs' EMF.
+        var emfSum: Float = 0
+        for view in views { emfSum += view.emf }
+        let meanEMF = emfSum / Float(views.count)
+        let volts = busVoltage > 0.5 * meanEMF ? busVoltage : meanEMF
         if worldFault(.chargerOvervoltage) { demand.sourceVoltageLimit *= 1.2 }
         var dischargeOvercurrent: Float = 0
         for p in packs { dischargeOvercurrent += p.bms.config.current.dischargeOvercurrent }

@@ -228,3 +228,50 @@ func share(_ address: UInt8, ocv: Float = 52, r: Float = 0.02, soc: Float = 0.5,
         #expect(abs(BankLimits.of(roster).chargeCurrentLimit - 60) < 0.01)
     }
 }
+
+@Suite struct BankFieldLessonsTests {
+    @Test func aPackThatWouldTakeMoreThanItsLimitWaitsEvenWithinTheJoinDifference() {
+        // 0.9 V below the bus through 8 mΩ would drive 112 A into a pack that takes 90.
+        var g = JoinGate(joinDifference: 1.0)
+        let e = g.update(stack: 52.1, bus: 53.0, current: 0, resistance: 0.008, alone: false,
+                         chargeSwitch: false, dischargeSwitch: false, chargeLimit: 90, dischargeLimit: 90)
+        #expect(e == Directions.none && g.mode == .isolated)
+    }
+
+    @Test func aDirectionThePackCanNoLongerCarryIsHeldOpenWithHysteresis() {
+        var g = JoinGate()
+        func step(_ dcl: Float, _ t: UInt32) -> Directions {
+            g.update(stack: 52, bus: 52, current: -10, resistance: 0.02, alone: false,
+                     chargeSwitch: true, dischargeSwitch: true, chargeLimit: 90, dischargeLimit: dcl, now: t)
+        }
+        #expect(step(50, 1000) == .both)
+        #expect(step(0.9, 2000) == .charge)     // nearly empty: the others carry the load
+        #expect(step(1.5, 70_000) == .charge)   // not yet back
+        #expect(step(5, 61_999) == .charge)     // back, but not a minute yet
+        #expect(step(2.0, 62_000) == .both)
+    }
+
+    @Test func circulatingCurrentDoesNotBoundTheBank() {
+        // Packs equalizing: one charges while the bank discharges; the shares say nothing.
+        var one = share(1, dcl: 90), two = share(2, dcl: 90)
+        one.current = -60
+        two.current = 55
+        var roster = BankRoster(own: one)
+        roster.receive(two, at: 0)
+        #expect(abs(BankLimits.of(roster).dischargeCurrentLimit - 180) < 0.01)
+    }
+
+    @Test func aFullPacksFloatVoltageDoesNotHoldTheOthersBelowFull() {
+        var full = share(1, allowed: .discharge)
+        full.full = true
+        full.chargeVoltageLimit = 53.6
+        var roster = BankRoster(own: full)
+        roster.receive(share(2), at: 0)
+        #expect(BankLimits.of(roster).chargeVoltageLimit == 56.8)
+        var second = share(2, allowed: .discharge)
+        second.full = true
+        second.chargeVoltageLimit = 53.6
+        roster.receive(second, at: 0)
+        #expect(BankLimits.of(roster).chargeVoltageLimit == 53.6)   // all full: float
+    }
+}

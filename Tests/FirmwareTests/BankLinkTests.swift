@@ -29,7 +29,7 @@ func sampleShare(_ address: UInt8) -> PackShare {
         #expect(b.roster.count == 2 && b.roster.leader == 1)
         // The first item is the flags: a receiver knows at once whether the pack is connected.
         if case .singleFrameReport(let priority, let item, let source)? = ThingSetCANID(raw: frames[0].id) {
-            #expect(item == 0x1C8 && source == 1 && priority == 3)
+            #expect(item == 0x1C8 && source == 1 && priority == 5)
         } else {
             Issue.record("not a single-frame report")
         }
@@ -48,8 +48,8 @@ func sampleShare(_ address: UInt8) -> PackShare {
         publish(s, 500)
         #expect(Set(sent.map { $0.0 }) == [0])
         s.faults = FaultSet()
-        publish(s, 600)                       // a fault released: at once, at priority 3
-        #expect(sent.last.map { $0 == (600, 3) } == true)
+        publish(s, 600)                       // a fault released: at once, at priority 5
+        #expect(sent.last.map { $0 == (600, 5) } == true)
         publish(s, 1599)
         #expect(sent.last?.0 == 600)
         publish(s, 1600)                      // the routine set, at priority 7
@@ -59,9 +59,9 @@ func sampleShare(_ address: UInt8) -> PackShare {
 
     @Test func framesThatAreNotBankItemsAreLeftAlone() {
         var link = BankLink(own: PackShare(address: 2))
-        let own = ThingSetCANID.singleFrameReport(priority: 7, item: 0x71, source: 2).raw
+        let own = ThingSetCANID.singleFrameReport(priority: 7, item: 0x72, source: 2).raw
         let unknown = ThingSetCANID.singleFrameReport(priority: 7, item: 0x99, source: 1).raw
-        let voltage = ThingSetCANID.singleFrameReport(priority: 7, item: 0x71, source: 1).raw
+        let voltage = ThingSetCANID.singleFrameReport(priority: 7, item: 0x72, source: 1).raw
         let text: [UInt8] = [0x61, 0x41]                      // "A": not a number
         let nan: [UInt8] = [0xFA, 0x7F, 0xC0, 0x00, 0x00]      // float32 NaN
         let good: [UInt8] = [0xFA, 0x42, 0x52, 0x00, 0x00]     // 52.5

@@ -260,3 +260,28 @@ let victron = InverterSettings(profile: .victron)
         #expect(hex(LVCAN.frame(0x359, report: tripped, settings: pylon)).hasPrefix("00 08 00 00"))
     }
 }
+
+@Suite struct ExpediteTests {
+    @Test func fallenLimitsGoOutAtOnceButNeverFasterThan200ms() {
+        var s = LVCANSchedule(profile: .pylon)
+        var sent: [(UInt16, UInt32)] = []
+        func run(_ from: UInt32, _ to: UInt32) {
+            for t in stride(from: from, through: to, by: 10) {
+                while let f = s.next(now: t) { sent.append((f.id, f.due)) }
+            }
+        }
+        run(0, 640)                       // 0x351 at 0, the rest of the set to 500
+        s.expediteLimits()
+        run(650, 650)
+        #expect(sent.last.map { $0 == (0x351, 650) } == true)
+        s.expediteLimits()
+        run(660, 840)                     // wanted again, but only 200 ms after 650
+        #expect(sent.filter { $0.0 == 0x351 }.map(\.1) == [0, 650])
+        run(850, 2000)
+        // 850: the second request; the slot at 1000 would repeat it within 200 ms: skipped.
+        let limits = sent.filter { $0.0 == 0x351 }.map(\.1)
+        #expect(limits == [0, 650, 850, 2000])
+        for (a, b) in zip(limits, limits.dropFirst()) { #expect(b - a >= 200) }
+        #expect(sent.filter { $0.0 == 0x355 }.map(\.1) == [100, 1100])   // the rest of the set keeps its slots
+    }
+}

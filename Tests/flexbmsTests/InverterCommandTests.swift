@@ -39,7 +39,7 @@ import Testing
         let silent = try flexbms(["sim", "--duration", "10s", "--fault", "inverter-silent@5s"])
         #expect(silent.status != 0 && silent.stderr.contains("--fault inverter-silent needs --inverter"))
         let batch = try flexbms(["sim", "--duration", "10s", "--pylontech-rs485-pty"])
-        #expect(batch.status != 0 && batch.stderr.contains("--pylontech-rs485 and --inverter-slcan-pty need --realtime"))
+        #expect(batch.status != 0 && batch.stderr.contains("--pylontech-rs485-pty") && batch.stderr.contains("need --realtime"))
         let baud = try flexbms(["sim", "--realtime", "--duration", "10s", "--pylontech-rs485-pty", "--rs485-baud", "4800"])
         #expect(baud.status != 0 && baud.stderr.contains("--rs485-baud must be 9600 or 115200, got 4800"))
         let address = try flexbms(["sim", "--realtime", "--duration", "10s", "--pylontech-rs485-pty", "--pylontech-address", "17"])

@@ -110,6 +110,8 @@ public struct BankLimits: Sendable, Equatable {
     /// The packs (by position in the roster) holding the extremes.
     public var minCellPack = 0
     public var maxCellPack = 0
+    public var minTemperaturePack = 0
+    public var maxTemperaturePack = 0
     /// The union of faults and warnings over the packs alive.
     public var faults = FaultSet()
     public var warnings = FaultSet()
@@ -138,7 +140,7 @@ public struct BankLimits: Sendable, Equatable {
         var first = true
         var weightedSOC: Float = 0, weightedSOH: Float = 0, usable: Float = 0
         var vSum: Float = 0, tSum: Float = 0
-        var chargeVoltage = Float.infinity, dischargeVoltage: Float = 0
+        var chargeVoltage = Float.infinity, dischargeVoltage: Float = 0, anyChargeVoltage = Float.infinity
         var chargeBus = Float.infinity, dischargeBus = -Float.infinity
         var anyBlocksCharge = false, anyBlocksDischarge = false
         var allFull = true
@@ -158,12 +160,15 @@ public struct BankLimits: Sendable, Equatable {
             vSum += p.voltage
             tSum += p.temperature
             b.current += p.current
-            if first || p.minTemperature < b.minTemperature { b.minTemperature = p.minTemperature }
-            if first || p.maxTemperature > b.maxTemperature { b.maxTemperature = p.maxTemperature }
+            if first || p.minTemperature < b.minTemperature { b.minTemperature = p.minTemperature; b.minTemperaturePack = i }
+            if first || p.maxTemperature > b.maxTemperature { b.maxTemperature = p.maxTemperature; b.maxTemperaturePack = i }
             if first || p.minCellVoltage < b.minCellVoltage { b.minCellVoltage = p.minCellVoltage; b.minCellPack = i }
             if first || p.maxCellVoltage > b.maxCellVoltage { b.maxCellVoltage = p.maxCellVoltage; b.maxCellPack = i }
             first = false
-            chargeVoltage = min(chargeVoltage, p.chargeVoltageLimit)
+            // The charge voltage: the lowest of the packs that take charge (a full pack's
+            // float level would hold the others below full); of all, when none does.
+            if p.allowed.contains(.charge) { chargeVoltage = min(chargeVoltage, p.chargeVoltageLimit) }
+            anyChargeVoltage = min(anyChargeVoltage, p.chargeVoltageLimit)
             dischargeVoltage = max(dischargeVoltage, p.dischargeVoltageLimit)
             let r = max(p.resistance, 1e-4)
             if p.allowed.contains(.charge) {
@@ -186,7 +191,7 @@ public struct BankLimits: Sendable, Equatable {
         b.temperature = tSum / Float(b.online)
         b.stateOfCharge = usable > 0 ? weightedSOC / usable : 0
         b.stateOfHealth = b.capacity > 0 ? weightedSOH / b.capacity : 1
-        b.chargeVoltageLimit = chargeVoltage
+        b.chargeVoltageLimit = chargeVoltage.isFinite ? chargeVoltage : anyChargeVoltage
         b.dischargeVoltageLimit = dischargeVoltage
         var charge: Float = 0, discharge: Float = 0
         for i in 0..<roster.count {
@@ -203,7 +208,13 @@ public struct BankLimits: Sendable, Equatable {
         // What the packs really carry corrects the model (their OCV and resistance are
         // estimates; polarisation shifts the split): while the bank charges or discharges,
         // no pack may be asked for more than its limit at its present share.
-        for i in 0..<roster.count {
+        // Only while no current circulates between the packs (one charging while another
+        // discharges, as when they equalize): then a pack's share says nothing of the bank's.
+        var circulating = false
+        for i in 0..<roster.count where roster[i].connected {
+            if (b.current > 0 && roster[i].current < -0.5) || (b.current < 0 && roster[i].current > 0.5) { circulating = true }
+        }
+        for i in 0..<roster.count where !circulating {
             let p = roster[i]
             guard p.connected else { continue }
             if b.current > 2 && p.current > 0.5 && p.allowed.contains(.charge) {
@@ -223,18 +234,21 @@ public struct BankLimits: Sendable, Equatable {
 
 /// Whether a pack may connect to the bus, and in which direction (the pre-connect check).
 ///
-/// A pack whose switches are open stays out while closing them would drive more current
-/// than `joinDifference` / R through it (R its resistance): it joins (both switches) when
-/// its stack and the bus are within `joinDifference`; when farther apart it may first
-/// equalize in the one direction that brings it closer — charge-only when it is below the
-/// bus, discharge-only above — if the current that difference drives stays within that
-/// direction's limit, and joins once that current has fallen to what `joinDifference`
-/// drives. A pack alone on the bus joins at once, and so does the leader on a dead bus.
-/// Once joined, a switch that is open while the other conducts (the pack full, or empty)
-/// closes again only when the bus has come to the pack's voltage on that side (within a
-/// tenth of `joinDifference`): a full pack that has run down while the others charge waits
-/// for the bus to come down to it. When the
-/// BMS opens both switches (a fault, a shutdown) the pack checks again before reconnecting.
+/// The limits it is given are what the pack could carry each way were it allowed
+/// (`ChargeLimits.availableCharge`/`availableDischarge`), not its present (perhaps blocked)
+/// limits. A pack whose switches are open joins (both switches) when the current the
+/// stack-to-bus difference would drive through it (difference / R) stays within that
+/// direction's limit and the difference within `joinDifference`; when only the current
+/// criterion holds it first equalizes one way — charge-only when below the bus,
+/// discharge-only above — and joins once the equalizing current has fallen to what
+/// `joinDifference` drives. A pack alone on the bus joins at once, and so does the leader on a
+/// dead bus (below half its stack). Once joined: a switch that is open while the other
+/// conducts (the pack full, or empty) closes again only when the bus has come to the pack's
+/// voltage on that side (within a tenth of `joinDifference`); and a direction the pack can
+/// no longer carry (its limit below 1 A: nearly empty, nearly full) is held open until the
+/// limit is back to 2 A and a minute has passed, so the bank goes on with the others instead
+/// of being held at the weakest pack's zero. When the BMS opens both switches (a fault, a shutdown) the pack
+/// checks again before reconnecting.
 public struct JoinGate: Sendable {
     public enum Mode: UInt8, Sendable, Equatable {
         case isolated = 0
@@ -246,20 +260,35 @@ public struct JoinGate: Sendable {
     /// The largest stack-to-bus difference at which a pack joins, V.
     public var joinDifference: Float
     public private(set) var mode = Mode.isolated
+    /// Directions held open because the pack cannot carry them now, and since when (ms).
+    public private(set) var exhausted = Directions.none
+    var exhaustedSince = InlineArray<2, UInt32>(repeating: 0)
+    /// How long an exhausted direction stays held at least: a cell relaxes at rest, and
+    /// releasing it at once would switch the pack on and off every step.
+    public static var exhaustedHoldMs: UInt32 { 60_000 }
 
     public init(joinDifference: Float = 1.0) { self.joinDifference = joinDifference }
 
     /// The enables for the next step. `stack` is the pack's own voltage and `bus` its
     /// terminals' (the bus while the switches are open); `current` flows through it now.
-    /// On a dead bus (below half the stack: no pack connected yet) only the leader joins,
-    /// so the others have a bus to compare with.
     public mutating func update(stack: Float, bus: Float, current: Float, resistance: Float, alone: Bool,
                                 leader: Bool = true, chargeSwitch: Bool, dischargeSwitch: Bool,
-                                chargeLimit: Float, dischargeLimit: Float) -> Directions {
+                                chargeLimit: Float, dischargeLimit: Float, now: UInt32 = 0) -> Directions {
         let r = max(resistance, 1e-4)
         let connected = chargeSwitch || dischargeSwitch
         // A pack whose switches opened (its protection, a shutdown) checks again.
         if !connected && (mode == .joined) { mode = .isolated }
+        // Exhausted directions: held below 1 A, released at 2 A after at least a minute.
+        func exhaust(_ d: Directions, _ k: Int, _ limit: Float) {
+            if limit < 1 {
+                if !exhausted.contains(d) { exhaustedSince[k] = now }
+                exhausted.insert(d)
+            } else if limit >= 2 && now &- exhaustedSince[k] >= JoinGate.exhaustedHoldMs {
+                exhausted.remove(d)
+            }
+        }
+        exhaust(.charge, 0, chargeLimit)
+        exhaust(.discharge, 1, dischargeLimit)
         if alone {
             mode = .joined
             return .both
@@ -267,14 +296,11 @@ public struct JoinGate: Sendable {
         let joinCurrent = joinDifference / r
         switch mode {
         case .joined:
-            // Connected one way (full, empty): the other switch closes only when the bus has
-            // come to the pack's own voltage on that side (within a tenth of
-            // `joinDifference`, the sensors' noise): a nearly full pack's charge limit is
-            // small, and the difference a join allows would drive far more.
             let tolerance = joinDifference / 10
             var enables = Directions.both
             if !chargeSwitch && bus - stack > tolerance { enables.remove(.charge) }
             if !dischargeSwitch && stack - bus > tolerance { enables.remove(.discharge) }
+            enables.subtract(exhausted)
             return enables
         case .equalizingByCharge, .equalizingByDischarge:
             // Still connected one way: join when the equalizing current has fallen enough;
@@ -295,20 +321,15 @@ public struct JoinGate: Sendable {
                 return .both
             }
             let difference = bus - stack
+            let inrush = abs(difference) / r
+            let limit = difference > 0 ? chargeLimit : dischargeLimit
+            guard inrush <= limit else { return Directions.none }
             if abs(difference) <= joinDifference {
                 mode = .joined
                 return .both
             }
-            let inrush = abs(difference) / r
-            if difference > 0 && inrush <= chargeLimit {
-                mode = .equalizingByCharge
-                return .charge
-            }
-            if difference < 0 && inrush <= dischargeLimit {
-                mode = .equalizingByDischarge
-                return .discharge
-            }
-            return Directions.none
+            mode = difference > 0 ? .equalizingByCharge : .equalizingByDischarge
+            return difference > 0 ? .charge : .discharge
         }
     }
 }

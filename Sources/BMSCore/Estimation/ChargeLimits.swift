@@ -50,6 +50,10 @@ public struct ChargeLimits: Sendable, Equatable {
     public var dischargeReasons: LimitReasons = []
     /// Float (after full) rather than bulk/absorption.
     public var floating = false
+    /// The current limits before a blocked direction is set to 0: what the pack could carry
+    /// that way were it allowed (a bank's join check weighs a switch it holds open by them).
+    public var availableCharge: Float = 0
+    public var availableDischarge: Float = 0
 
     public init() {}
 
@@ -102,6 +106,8 @@ public struct ChargeLimits: Sendable, Equatable {
             if r.charge < charge { charge = r.charge; limits.chargeReasons.insert(.resistance) }
             if r.discharge < discharge { discharge = r.discharge; limits.dischargeReasons.insert(.resistance) }
         }
+        limits.availableCharge = charge
+        limits.availableDischarge = discharge
         if !allowed.contains(.charge) {
             charge = 0
             limits.chargeReasons.insert(.blocked)

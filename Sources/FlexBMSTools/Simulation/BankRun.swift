@@ -98,7 +98,8 @@ public struct SimulatedBank<P: PowerProfile> {
                                                alone: links[i].roster.count == 1, leader: links[i].roster.isLeader,
                                                chargeSwitch: sim.packs[i].bms.command.switches.chargeOn,
                                                dischargeSwitch: sim.packs[i].bms.command.switches.dischargeOn,
-                                               chargeLimit: limits.chargeCurrent, dischargeLimit: limits.dischargeCurrent)
+                                               chargeLimit: limits.availableCharge, dischargeLimit: limits.availableDischarge,
+                                               now: now.milliseconds)
             sim.packs[i].withBatteryManager { $0.bankDirections = enables }
         }
 
@@ -106,7 +107,8 @@ public struct SimulatedBank<P: PowerProfile> {
         for i in 0..<count {
             let current = record.packs[i].current
             let limits = previousLimits[i] ?? sim.packs[i].bms.limits
-            stats[i].add(current: current, chargeLimit: limits.chargeCurrent, dischargeLimit: limits.dischargeCurrent,
+            // What it could carry (a direction held open by the join check reads 0 as a limit).
+            stats[i].add(current: current, chargeLimit: limits.availableCharge, dischargeLimit: limits.availableDischarge,
                          healthy: sim.packs[i].bms.protection.active.isEmpty, dt: Double(sim.packs[i].setup.stepMilliseconds) / 1000)
             previousLimits[i] = sim.packs[i].bms.limits
         }
