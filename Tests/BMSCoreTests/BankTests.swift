@@ -251,14 +251,27 @@ func share(_ address: UInt8, ocv: Float = 52, r: Float = 0.02, soc: Float = 0.5,
         #expect(step(2.0, 62_000) == .both)
     }
 
-    @Test func circulatingCurrentDoesNotBoundTheBank() {
-        // Packs equalizing: one charges while the bank discharges; the shares say nothing.
+    @Test func circulatingCurrentIsSharedByDirection() {
+        // Packs equalizing: pack 1 gives 60 A, 55 of them into pack 2, 5 to the loads. Pack 1
+        // carries all the discharge: the bank may discharge at its 90 A, not at 90 × 5/60.
         var one = share(1, dcl: 90), two = share(2, dcl: 90)
         one.current = -60
         two.current = 55
         var roster = BankRoster(own: one)
         roster.receive(two, at: 0)
-        #expect(abs(BankLimits.of(roster).dischargeCurrentLimit - 180) < 0.01)
+        #expect(abs(BankLimits.of(roster).dischargeCurrentLimit - 90) < 0.01)
+        // A full pack feeding the others while they charge does not lift their bound: pack 2
+        // takes 9 A of the 10 A charging at its 5 A limit: the charge is held near 5.6 A.
+        var full = share(3, allowed: .discharge)
+        full.full = true
+        full.current = -1
+        var a = share(1, ccl: 5), b = share(2, ccl: 5)
+        a.current = 1
+        b.current = 9
+        var r = BankRoster(own: a)
+        r.receive(b, at: 0)
+        r.receive(full, at: 0)
+        #expect(abs(BankLimits.of(r).chargeCurrentLimit - 5.0 * 10 / 9) < 0.01)
     }
 
     @Test func aFullPacksFloatVoltageDoesNotHoldTheOthersBelowFull() {

@@ -131,8 +131,8 @@ public struct BankLimits: Sendable, Equatable {
     /// likewise for discharge at V = max(E − DCL·R). A low-SOC pack (low E) or a stiff one
     /// (low R) takes more than its share of a charge, and the bank's limit falls so that it
     /// stays within its own. While current flows, the shares the packs really carry bound it
-    /// too: no pack is asked for more than its limit at its present share (the model's OCV
-    /// and resistance are estimates). `maximumCurrent` (the cable or fuse to the inverter)
+    /// too: no pack is asked for more than its limit at its present share of the current
+    /// flowing that way (the model's OCV and resistance are estimates). `maximumCurrent` (the cable or fuse to the inverter)
     /// caps both.
     public static func of(_ roster: BankRoster, policy: BankPolicy = .strict,
                           maximumCurrent: Float = .infinity) -> BankLimits {
@@ -208,20 +208,21 @@ public struct BankLimits: Sendable, Equatable {
         // What the packs really carry corrects the model (their OCV and resistance are
         // estimates; polarisation shifts the split): while the bank charges or discharges,
         // no pack may be asked for more than its limit at its present share.
-        // Only while no current circulates between the packs (one charging while another
-        // discharges, as when they equalize): then a pack's share says nothing of the bank's.
-        var circulating = false
+        // A pack's share of a direction is its part of all the current flowing that way (not
+        // of the net: packs that equalize carry current one into another).
+        var charging: Float = 0, discharging: Float = 0
         for i in 0..<roster.count where roster[i].connected {
-            if (b.current > 0 && roster[i].current < -0.5) || (b.current < 0 && roster[i].current > 0.5) { circulating = true }
+            charging += max(roster[i].current, 0)
+            discharging += max(-roster[i].current, 0)
         }
-        for i in 0..<roster.count where !circulating {
+        for i in 0..<roster.count {
             let p = roster[i]
             guard p.connected else { continue }
-            if b.current > 2 && p.current > 0.5 && p.allowed.contains(.charge) {
-                charge = min(charge, p.chargeCurrentLimit * b.current / p.current)
+            if charging > 2 && p.current > 0.5 && p.allowed.contains(.charge) {
+                charge = min(charge, p.chargeCurrentLimit * charging / p.current)
             }
-            if b.current < -2 && p.current < -0.5 && p.allowed.contains(.discharge) {
-                discharge = min(discharge, p.dischargeCurrentLimit * b.current / p.current)
+            if discharging > 2 && p.current < -0.5 && p.allowed.contains(.discharge) {
+                discharge = min(discharge, p.dischargeCurrentLimit * discharging / -p.current)
             }
         }
         b.chargeAllowed = charge > 0 && !(policy == .strict && anyBlocksCharge)
