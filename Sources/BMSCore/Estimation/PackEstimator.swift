@@ -37,7 +37,8 @@ public struct PackEstimator: Sendable {
         curveIsCalibrated = config.hasOCVTable
         let placeholder = SOCFilter(curve: curve, parameters: .defaults(.custom, capacityAh: 1),
                                     voltage: curve.voltage(atSOC: 0.5), current: 0)
-        cells = InlineArray(repeating: CellEstimator(filter: placeholder, learnsCapacity: false))
+        // Built in a loop (see `Protection.init`): sixteen copies unrolled cost kilobytes.
+        cells = InlineArray { _ in CellEstimator(filter: placeholder, learnsCapacity: false) }
     }
 
     /// The curve for a configuration: its OCV table, else the chemistry's preset, or for

@@ -31,7 +31,9 @@ public struct Protection: Sendable {
     public private(set) var lastTripped: Fault?
 
     public init() {
-        states = InlineArray(repeating: FaultState())
+        // Built in a loop: `InlineArray(repeating:)` of this 18-element array of lists was
+        // unrolled into 5 kB of stores on ARMv6-M.
+        states = InlineArray { _ in FaultState() }
     }
 
     /// The cell (voltage faults) or sensor (temperature faults) of `fault`'s last trip,
