@@ -132,6 +132,9 @@ func share(_ address: UInt8, ocv: Float = 52, r: Float = 0.02, soc: Float = 0.5,
         let e3 = gate(&g, stack: 52.2, bus: 53.7, connected: false)
         #expect(e3 == .charge)           // 75 A
         #expect(g.mode == .equalizingByCharge)
+        // The switch closes a step later; the 0 A of before it conducted does not count.
+        let e3b = gate(&g, stack: 52.2, bus: 53.7, current: 0, connected: true)
+        #expect(e3b == .charge)
         let e4 = gate(&g, stack: 52.5, bus: 53.7, current: 60, connected: true)
         #expect(e4 == .charge)
         let e5 = gate(&g, stack: 52.9, bus: 53.7, current: 50, connected: true)

@@ -248,7 +248,9 @@ public struct BankLimits: Sendable, Equatable {
 /// voltage on that side (within a tenth of `joinDifference`); and a direction the pack can
 /// no longer carry (its limit below 1 A: nearly empty, nearly full) is held open until the
 /// limit is back to 2 A and a minute has passed, so the bank goes on with the others instead
-/// of being held at the weakest pack's zero. When the BMS opens both switches (a fault, a shutdown) the pack
+/// of being held at the weakest pack's zero.
+/// Equalizing is judged once its current has flowed (the switch closes a step or two after
+/// the enable). When the BMS opens both switches (a fault, a shutdown) the pack
 /// checks again before reconnecting.
 public struct JoinGate: Sendable {
     public enum Mode: UInt8, Sendable, Equatable {
@@ -267,6 +269,8 @@ public struct JoinGate: Sendable {
     /// How long an exhausted direction stays held at least: a cell relaxes at rest, and
     /// releasing it at once would switch the pack on and off every step.
     public static var exhaustedHoldMs: UInt32 { 60_000 }
+    /// Updates since the pack began to equalize one way.
+    var equalizingSteps = 0
 
     public init(joinDifference: Float = 1.0) { self.joinDifference = joinDifference }
 
@@ -304,17 +308,21 @@ public struct JoinGate: Sendable {
             enables.subtract(exhausted)
             return enables
         case .equalizingByCharge, .equalizingByDischarge:
-            // Still connected one way: join when the equalizing current has fallen enough;
-            // back to isolated if the switch opened (the limit fell, a fault).
+            // The switch closes a step or two after the enable: judge the equalizing current
+            // only once it has flowed. Join when it has fallen enough; back to isolated if the
+            // switch does not close or opens again (the limit fell, a fault).
+            equalizingSteps += 1
+            let way: Directions = mode == .equalizingByCharge ? .charge : .discharge
             if !connected {
+                if equalizingSteps <= 3 { return way }
                 mode = .isolated
                 return Directions.none
             }
-            if abs(current) <= joinCurrent {
+            if equalizingSteps >= 3 && abs(current) <= joinCurrent {
                 mode = .joined
                 return .both
             }
-            return mode == .equalizingByCharge ? .charge : .discharge
+            return way
         case .isolated:
             if bus < 0.5 * stack {
                 guard leader else { return Directions.none }
@@ -330,6 +338,7 @@ public struct JoinGate: Sendable {
                 return .both
             }
             mode = difference > 0 ? .equalizingByCharge : .equalizingByDischarge
+            equalizingSteps = 0
             return difference > 0 ? .charge : .discharge
         }
     }
