@@ -128,12 +128,14 @@ func share(_ address: UInt8, ocv: Float = 52, r: Float = 0.02, soc: Float = 0.5,
         var g = JoinGate(joinDifference: 1.0)
         let e2 = gate(&g, stack: 52.0, bus: 54.0, connected: false)
         #expect(e2 == Directions.none)   // 100 A > 90 A
+        let e2b = gate(&g, stack: 52.2, bus: 53.7, connected: false)
+        #expect(e2b == Directions.none)  // 75 A: within 90 A but not with a fifth in hand
         #expect(g.mode == .isolated)
-        let e3 = gate(&g, stack: 52.2, bus: 53.7, connected: false)
-        #expect(e3 == .charge)           // 75 A
+        let e3 = gate(&g, stack: 52.3, bus: 53.7, connected: false)
+        #expect(e3 == .charge)           // 70 A: within 80 % of its 90 A
         #expect(g.mode == .equalizingByCharge)
         // The switch closes a step later; the 0 A of before it conducted does not count.
-        let e3b = gate(&g, stack: 52.2, bus: 53.7, current: 0, connected: true)
+        let e3b = gate(&g, stack: 52.3, bus: 53.7, current: 0, connected: true)
         #expect(e3b == .charge)
         let e4 = gate(&g, stack: 52.5, bus: 53.7, current: 60, connected: true)
         #expect(e4 == .charge)
@@ -145,7 +147,7 @@ func share(_ address: UInt8, ocv: Float = 52, r: Float = 0.02, soc: Float = 0.5,
         // Its protection opened both switches: it checks again before reconnecting.
         let e7 = gate(&g, stack: 55.5, bus: 53.0, connected: false)
         #expect(e7 == Directions.none)
-        let e8 = gate(&g, stack: 54.5, bus: 53.0, connected: false)
+        let e8 = gate(&g, stack: 54.4, bus: 53.0, connected: false)
         #expect(e8 == .discharge)
     }
 
