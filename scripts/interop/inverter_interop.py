@@ -40,16 +40,9 @@ import cantools.logreader
 HERE = os.path.dirname(os.path.abspath(__file__))
 FLEXBMS = sys.argv[1]
 DBC = cantools.database.load_file(os.path.join(HERE, "flexbms-inverter.dbc"))
-failures = []
-checks = 0
+from checks import Checks  # noqa: E402
 
-
-def check(condition, what):
-    global checks
-    checks += 1
-    if not condition:
-        failures.append(what)
-    return condition
+check = Checks("inverter")
 
 
 # The spec's vectors through the DBC.
@@ -286,7 +279,4 @@ finally:
     output = device.communicate(timeout=5)[0]
 check("inverter_heard" in output, f"slcan: the SMA keep-alive heard: {output[-200:]!r}")
 
-print(f"inverter interop: {checks} checks, {len(failures)} failed")
-for f in failures:
-    print("  FAIL", f)
-sys.exit(1 if failures else 0)
+check.finish()

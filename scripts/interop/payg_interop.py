@@ -22,15 +22,9 @@ from openpaygo import OpenPAYGOTokenDecoder, OpenPAYGOTokenEncoder, TokenType
 
 FLEXBMS = sys.argv[1]
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-failures = []
-checks = 0
+from checks import Checks  # noqa: E402
 
-
-def check(condition, what):
-    global checks
-    checks += 1
-    if not condition:
-        failures.append(what)
+check = Checks("payg")
 
 
 def flexbms(*args):
@@ -47,7 +41,7 @@ def identity(dev):
 def device_enter(dev, state, token, now=1000):
     code, out, err = flexbms("payg", "device", *identity(dev), "--state", state, "--now", str(now), "enter", token)
     if code != 0:
-        failures.append(f"payg device exit {code}: {err}")
+        check.failures.append(f"payg device exit {code}: {err}")
         return {}
     return json.loads(out)
 
@@ -126,7 +120,4 @@ with tempfile.TemporaryDirectory() as tmp:
     checked_in = os.path.join(ROOT, "Tests/PAYGTests/Fixtures/openpaygo-0.6.3-vectors.jsonl")
     check(open(fresh).read() == open(checked_in).read(), "checked-in vectors differ from what openpaygo makes now")
 
-print(f"payg interop: {checks} checks, {len(failures)} failed")
-for f in failures:
-    print("  -", f)
-sys.exit(1 if failures else 0)
+check.finish()

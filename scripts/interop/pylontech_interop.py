@@ -33,16 +33,9 @@ import python_thingset.transport.tcp as tcp  # noqa: E402
 from python_thingset import ThingSetTCP  # noqa: E402
 
 FLEXBMS = sys.argv[1]
-failures = []
-checks = 0
+from checks import Checks  # noqa: E402
 
-
-def check(condition, what):
-    global checks
-    checks += 1
-    if not condition:
-        failures.append(what)
-    return condition
+check = Checks("pylontech")
 
 
 def free_port():
@@ -156,7 +149,4 @@ finally:
     device.terminate()
     device.wait(timeout=5)
 
-print(f"pylontech interop: {checks} checks, {len(failures)} failed")
-for f in failures:
-    print("  FAIL", f)
-sys.exit(1 if failures else 0)
+check.finish()

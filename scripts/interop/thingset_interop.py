@@ -19,15 +19,9 @@ import python_thingset.transport.tcp as tcp
 from python_thingset import ThingSetStatus, ThingSetTCP
 
 FLEXBMS = sys.argv[1]
-failures = []
-checks = 0
+from checks import Checks  # noqa: E402
 
-
-def check(condition, what):
-    global checks
-    checks += 1
-    if not condition:
-        failures.append(what)
+check = Checks("thingset")
 
 
 def free_port():
@@ -249,7 +243,4 @@ finally:
     device.terminate()
     device.wait(timeout=5)
 
-print(f"thingset interop: {checks} checks, {len(failures)} failed")
-for f in failures:
-    print("  FAIL", f)
-sys.exit(1 if failures else 0)
+check.finish()
