@@ -249,7 +249,7 @@ public struct InverterBridge: Sendable {
     public mutating func nextFrame(now: Timestamp) -> (frame: InverterFrame, due: Timestamp)? {
         guard ready, let next = schedule.next(now: now.milliseconds) else { return nil }
         let frame = LVCAN.frame(next.id, report: report, settings: settings)
-        if next.id == 0x351 { sentLimits = (Float(Int(frame.s16(at: 2))) / 10, Float(Int(frame.s16(at: 4))) / 10) }
+        if next.id == 0x351 { sentLimits = LVCAN.currentLimits(of: frame) }
         return (frame, Timestamp(milliseconds: next.due))
     }
 

@@ -170,40 +170,27 @@ extension SLCANPort: CANPort {}
 /// virtual device as its host: opened at 500 kbit/s (`S6`), frames out as `t`/`T` lines,
 /// frames in as they arrive. This is how the virtual battery talks to a real inverter.
 public final class SLCANHostPort: CANPort {
-    let fd: Int32
-    public let path: String
-    var pending: [UInt8] = []
+    let port: TerminalPort
+    public var path: String { port.path }
 
     public init(path: String, bitrateCode: Character = "6") throws {
-        fd = try openRawTTY(path)
-        self.path = path
-        write(Array("C\rS\(bitrateCode)\rO\r".utf8))
+        // A USB adapter ignores the serial bit rate; a UART one usually runs at 115200.
+        port = try TerminalPort(device: path, baud: speed_t(B115200))
+        port.write(Array("C\rS\(bitrateCode)\rO\r".utf8))
     }
 
-    deinit {
-        write(Array("C\r".utf8))
-        close(fd)
-    }
-
-    func write(_ bytes: [UInt8]) { _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) } }
+    deinit { port.write(Array("C\r".utf8)) }
 
     public func receive() -> [CANFrame] {
-        var chunk = [UInt8](repeating: 0, count: 1024)
-        while true {
-            let n = read(fd, &chunk, chunk.count)
-            guard n > 0 else { break }
-            pending += chunk[0..<n]
-        }
         var frames: [CANFrame] = []
-        while let cr = pending.firstIndex(where: { $0 == 0x0D || $0 == 0x07 }) {
-            let line = Array(pending[0..<cr])
-            pending.removeFirst(cr + 1)
-            // Acknowledgements (an empty line, z, Z) and errors (BEL) carry no frame.
-            if let f = SLCAN.decode(line) { frames.append(f) }
+        port.serveLines(separator: 0x0D) { line in
+            // Acknowledgements (an empty line, z, Z) carry no frame; an error is a BEL
+            // without a CR, so it leads the next line.
+            if let f = SLCAN.decode(Array(line.drop { $0 == 0x07 })) { frames.append(f) }
+            return []
         }
-        if pending.count > 4096 { pending = [] }
         return frames
     }
 
-    public func send(_ frame: CANFrame) { write(SLCAN.encode(frame)) }
+    public func send(_ frame: CANFrame) { port.write(SLCAN.encode(frame)) }
 }

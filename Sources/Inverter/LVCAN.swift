@@ -106,6 +106,12 @@ public enum LVCAN {
         return max(max(cvl, r.dischargeVoltageLimit), 0.1)  // two-argument max: the variadic one allocates
     }
 
+    /// The charge and discharge current limits a 0x351 frame carries, A (what an inverter
+    /// reads from it).
+    public static func currentLimits(of f: InverterFrame) -> (charge: Float, discharge: Float) {
+        (Float(Int(f.s16(at: 2))) * 0.1, Float(Int(f.s16(at: 4))) * 0.1)
+    }
+
     /// The SOC as the inverter sees it, 0–1.
     public static func reportedSOC(_ r: BatteryReport, _ settings: InverterSettings) -> Float {
         let soc = min(max(r.stateOfCharge, 0), 1)

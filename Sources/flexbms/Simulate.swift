@@ -221,7 +221,7 @@ extension FlexBMS {
                 do {
                     inverterCAN = try SLCANHostPort(path: device)
                     print("Inverter CAN through the slcan adapter at \(device), 500 kbit/s")
-                } catch ThingSetClient.Failure.connect(let why) {
+                } catch TerminalPort.Failure.open(let why) {
                     throw CLIError("--inverter-slcan: cannot open \(why)")
                 }
             }

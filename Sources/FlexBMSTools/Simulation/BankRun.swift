@@ -191,7 +191,7 @@ public struct SimulatedBank<P: PowerProfile> {
             lines.append((at, frame))
             framesSent += 1
             if frame.id == 0x351 {
-                let charge = Float(Int(frame.s16(at: 2))) / 10, discharge = Float(Int(frame.s16(at: 4))) / 10
+                let (charge, discharge) = LVCAN.currentLimits(of: frame)
                 lastLimits = (at, charge, discharge)
                 limitHistory.append((at, charge, discharge))
                 sim.inverterLimits = (charge, discharge)
