@@ -31,17 +31,31 @@ var hostSpeed: [SwiftSetting] { [.unsafeFlags(["-cross-module-optimization"])] }
 
 var targets: [Target] = [
     .target(name: "BMSCore", swiftSettings: portableSwift),
-    .target(name: "PackSim", dependencies: ["BMSCore"], swiftSettings: portableSwift),
+    .target(name: "AFE", swiftSettings: portableSwift),
+    .target(name: "PackSim", dependencies: ["BMSCore", "AFE"], swiftSettings: portableSwift),
     .target(name: "PAYG", swiftSettings: portableSwift),
     .target(name: "ThingSet", swiftSettings: portableSwift),
     .target(name: "Inverter", swiftSettings: portableSwift),
-    .target(name: "Firmware", dependencies: ["BMSCore", "ThingSet", "PAYG", "Inverter"], swiftSettings: portableSwift),
+    .target(name: "Firmware", dependencies: ["BMSCore", "ThingSet", "PAYG", "Inverter", "AFE"], swiftSettings: portableSwift),
 ]
+
+if embedded {
+    // The bare-metal image (scripts/firmware): startup, vector table and the board's
+    // peripherals in C; the application in Swift. Linked with ld.lld, a board linker script
+    // and picolibc/libgcc passed by scripts/firmware (SwiftPM's default link cannot do it).
+    targets += [
+        .target(name: "Board", cSettings: [.unsafeFlags(["-Os", "-ffreestanding", "-ffunction-sections",
+                                                         "-fdata-sections"])]),
+        .executableTarget(name: "FirmwareImage", dependencies: ["Firmware", "AFE", "PackSim", "BMSCore", "Board"],
+                          swiftSettings: portableSwift,
+                          linkerSettings: [.unsafeFlags(["-use-ld=lld", "-Xclang-linker", "-nostdlib"])]),
+    ]
+}
 
 if !embedded {
     targets += [
         .target(name: "FlexBMSLink", dependencies: ["ThingSet"], swiftSettings: hostSpeed),
-        .target(name: "FlexBMSTools", dependencies: ["BMSCore", "PackSim", "PAYG", "ThingSet", "Inverter", "Firmware", "FlexBMSLink"],
+        .target(name: "FlexBMSTools", dependencies: ["BMSCore", "PackSim", "PAYG", "ThingSet", "Inverter", "Firmware", "FlexBMSLink", "AFE"],
                 swiftSettings: hostSpeed),
         .executableTarget(name: "flexbms", dependencies: [
             "BMSCore", "PackSim", "PAYG", "FlexBMSTools", "FlexBMSLink", "ThingSet", "Inverter", "Firmware",
@@ -55,7 +69,8 @@ if !embedded {
         .testTarget(name: "PAYGTests", dependencies: ["PAYG"]),
         .testTarget(name: "ThingSetTests", dependencies: ["ThingSet"]),
         .testTarget(name: "InverterTests", dependencies: ["Inverter"]),
-        .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "ThingSet", "BMSCore", "PAYG"]),
+        .testTarget(name: "AFETests", dependencies: ["AFE"]),
+        .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "ThingSet", "BMSCore", "PAYG", "AFE", "PackSim"]),
         .testTarget(name: "FlexBMSToolsTests", dependencies: ["FlexBMSTools", "BMSCore", "PackSim", "Firmware", "ThingSet", "Inverter"]),
         .testTarget(name: "flexbmsTests", dependencies: ["flexbms", "FlexBMSLink", "ThingSet"]),
     ]
@@ -70,6 +85,8 @@ let package = Package(
         .library(name: "ThingSet", targets: ["ThingSet"]),
         .library(name: "Inverter", targets: ["Inverter"]),
         .library(name: "Firmware", targets: ["Firmware"]),
+        .library(name: "AFE", targets: ["AFE"]),
+        .executable(name: "FirmwareImage", targets: ["FirmwareImage"]),
     ] : [
         .executable(name: "flexbms", targets: ["flexbms"]),
         .library(name: "BMSCore", targets: ["BMSCore"]),
