@@ -70,7 +70,7 @@ if !embedded {
         .testTarget(name: "ThingSetTests", dependencies: ["ThingSet"]),
         .testTarget(name: "InverterTests", dependencies: ["Inverter"]),
         .testTarget(name: "AFETests", dependencies: ["AFE"]),
-        .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "ThingSet", "BMSCore", "PAYG", "AFE", "PackSim"]),
+        .testTarget(name: "FirmwareTests", dependencies: ["Firmware", "ThingSet", "BMSCore", "PAYG", "AFE", "PackSim", "FlexBMSTools"]),
         .testTarget(name: "FlexBMSToolsTests", dependencies: ["FlexBMSTools", "BMSCore", "PackSim", "Firmware", "ThingSet", "Inverter"]),
         .testTarget(name: "flexbmsTests", dependencies: ["flexbms", "FlexBMSLink", "ThingSet"]),
     ]

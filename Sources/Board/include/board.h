@@ -25,7 +25,11 @@ int board_i2c_write_read(uint8_t address, const uint8_t *data, size_t count, uin
 
 /* Flash for settings: a region of board_flash_pages() pages of board_flash_page_size() bytes.
  * NOR semantics: erase sets a page to 0xFF, a write can only clear bits (it ANDs).
- * Offsets are relative to the region. 0 on success, -1 on a bad range. */
+ * Offsets are relative to the region. 0 on success, -1 on a bad range, -2 on a device error.
+ * STM32G0: flash is programmed in 8-byte double words with ECC; a double word can be
+ * programmed once after erase (or overwritten with all zeros), so write whole, 8-byte aligned
+ * records into erased space; a write that would change an already programmed double word to
+ * anything but zeros returns -2. The QEMU flash (RAM + host file) has plain NOR semantics. */
 uint32_t board_flash_page_size(void);
 uint32_t board_flash_pages(void);
 int board_flash_read(uint32_t offset, uint8_t *into, size_t count);
@@ -43,8 +47,15 @@ int board_reset_was_watchdog(void);
 int board_afe_alert(void);
 void board_afe_fets_off(int charge_off, int discharge_off);
 void board_led(int on);
+/* The last board_afe_fets_off request: bit 0 charge_off, bit 1 discharge_off. On the QEMU
+ * image the AFE is an emulator inside the Swift image, which reads the FET-off lines here. */
+int board_afe_fets_off_state(void);
+/* Drive the ALERT line that board_afe_alert() reads (QEMU image: the AFE emulator asserts
+ * it; on hardware the AFE's pin drives it and this call does nothing). */
+void board_set_afe_alert(int asserted);
 
-/* The command line QEMU passes with -append (semihosting SYS_GET_CMDLINE); empty elsewhere.
+/* The command line QEMU passes with -append (semihosting SYS_GET_CMDLINE, without the
+ * program name QEMU puts first); empty elsewhere.
  * Returns its length, at most capacity - 1, NUL-terminated. */
 size_t board_command_line(char *into, size_t capacity);
 
@@ -52,3 +63,9 @@ size_t board_command_line(char *into, size_t capacity);
 void board_exit(int code) __attribute__((noreturn));
 /* Software reset (AIRCR SYSRESETREQ). */
 void board_reset(void) __attribute__((noreturn));
+
+/* Peak stack use in bytes since reset: the stack is painted with a pattern at reset and
+ * this scans for the deepest word overwritten. */
+uint32_t board_stack_used(void);
+/* Size of the stack reserved by the linker script. */
+uint32_t board_stack_size(void);

@@ -161,6 +161,12 @@ public struct PackModel: Sendable {
         refreshAggregates()
     }
 
+    /// Sets one group's true SOC (a cell out of balance, for tests and scenarios).
+    public mutating func setSOC(_ soc: Float, group: Int) {
+        groups[group].setSOC(soc, parameters)
+        refreshAggregates()
+    }
+
     /// Recomputes the aggregates from the groups (outside the step loop).
     mutating func refreshAggregates() {
         var totals = GroupTotals()

@@ -1,0 +1,264 @@
+import AFE
+import BMSCore
+import ThingSet
+
+/// The periodic tasks of the device: the protection path on every poll (at once when the AFE
+/// raises ALERT), the control step every 100 ms, the slow tasks (persistence, the LED) every
+/// second. Cooperative: a task runs to its end; a late task runs once, not to catch up.
+public struct Scheduler: Sendable {
+    public static let controlPeriodMs: UInt32 = 100
+    public static let slowPeriodMs: UInt32 = 1000
+
+    var nextControl: UInt32 = 0
+    var nextSlow: UInt32 = 0
+    /// Control steps that started more than a period late.
+    public private(set) var overruns: UInt32 = 0
+    public private(set) var controlSteps: UInt32 = 0
+
+    public init(start: UInt32) {
+        nextControl = start
+        nextSlow = start
+    }
+
+    /// Whether the control step is due at `now`; advances its schedule when it is.
+    public mutating func controlDue(_ now: UInt32, alert: Bool) -> Bool {
+        let late = Int32(bitPattern: now &- nextControl)
+        guard late >= 0 || alert else { return false }
+        if late >= Int32(Scheduler.controlPeriodMs) { overruns += 1 }
+        nextControl = late >= Int32(Scheduler.controlPeriodMs) || alert ? now &+ Scheduler.controlPeriodMs
+                                                                         : nextControl &+ Scheduler.controlPeriodMs
+        controlSteps += 1
+        return true
+    }
+
+    public mutating func slowDue(_ now: UInt32) -> Bool {
+        let late = Int32(bitPattern: now &- nextSlow)
+        guard late >= 0 else { return false }
+        nextSlow = late >= Int32(Scheduler.slowPeriodMs) ? now &+ Scheduler.slowPeriodMs : nextSlow &+ Scheduler.slowPeriodMs
+        return true
+    }
+}
+
+/// The device application: AFE → BMSCore → AFE every 100 ms, the console (ThingSet text and
+/// PAYG tokens) on a serial port, settings and state in flash. Generic over the hardware, so
+/// the same code runs on the MCU, in QEMU and in host tests.
+public struct DeviceApplication<Chip: AFEDriver, Flash: FlashMemory> {
+    public var chip: Chip
+    public var settings: RecordStore<Flash>
+    public var node: ThingSetNode<BMSObjects>
+    public var console = Console()
+    public var scheduler: Scheduler
+    /// The limits the AFE enforces by itself, as it realised them.
+    public private(set) var chipProtection: AFEProtection?
+    /// Consecutive failed AFE reads; the safe state holds from the first, and BMSCore trips
+    /// `afeSilent` after its measurement timeout.
+    public private(set) var afeFailures: UInt32 = 0
+    public private(set) var afeStarted = false
+    /// Where the settings came from at boot.
+    public private(set) var settingsSource = SettingsSource.defaults
+    /// What the board must do with the FET-off lines (true = force off).
+    public private(set) var forceChargeOff = true
+    public private(set) var forceDischargeOff = true
+    public private(set) var lastReading: AFEReading?
+    var lastMeasurement: Measurement
+    var lineBuffer = InlineArray<256, UInt8>(repeating: 0)
+    var lineCount = 0
+    var lastCommand: Command?
+
+    public enum SettingsSource: Sendable { case defaults, flash, flashRejected }
+
+    public init(chip: Chip, flash: Flash, defaults: BMSConfig, nodeID: InlineArray<16, UInt8>, tokens: AuthTokens,
+                now: UInt32) throws(ConfigError) {
+        self.chip = chip
+        let store = RecordStore(flash: flash, firstPage: 0, kind: 1)
+        settings = store
+        var config = defaults
+        var source = SettingsSource.defaults
+        if let record = store.newest() {
+            var payload = InlineArray<1024, UInt8>(repeating: 0)
+            let n = withUnsafeMutableBytes(of: &payload) { raw in store.read(record, into: raw) }
+            let loaded: BMSConfig? = withUnsafeBytes(of: &payload) { raw in
+                record.version == SettingsRecord.version
+                    ? SettingsRecord.decode(UnsafeRawBufferPointer(rebasing: raw[0..<n]), over: defaults) : nil
+            }
+            if let loaded { config = loaded; source = .flash } else { source = .flashRejected }
+        }
+        settingsSource = source
+        let bms = try BatteryManager(config: config)
+        node = ThingSetNode(model: BMSObjects(bms: bms, tokens: tokens, nodeID: nodeID, firmwareVersion: "0.7.0",
+                                              now: Timestamp(milliseconds: now)))
+        scheduler = Scheduler(start: now)
+        lastMeasurement = Measurement(timestamp: Timestamp(milliseconds: now))
+    }
+
+    public var bms: BatteryManager { node.model.bms }
+
+    /// Starts the AFE and gives it the protection limits; retried by `poll` while it fails.
+    public mutating func startAFE() -> Bool {
+        do {
+            try chip.start()
+            chipProtection = try chip.configure(AFEProtection(backingUp: bms.config))
+            var balancing = AFEBalancing()
+            balancing.automatic = false
+            _ = try chip.configure(balancing)
+            afeStarted = true
+        } catch {
+            afeStarted = false
+        }
+        return afeStarted
+    }
+
+    /// Runs what is due at `now` (ms uptime). `alert` is the AFE's ALERT line: a protection
+    /// event in the chip, handled at once. Returns true when the control path ran its step
+    /// on fresh data or had nothing due — the main loop kicks the watchdog only then.
+    public mutating func poll(now: UInt32, alert: Bool, output: (UnsafeRawBufferPointer) -> Void) -> Bool {
+        var healthy = true
+        if scheduler.controlDue(now, alert: alert) {
+            healthy = controlStep(now: now, output: output)
+        }
+        if scheduler.slowDue(now) {
+            slowTasks(now: now)
+        }
+        return healthy
+    }
+
+    /// One control step: read, decide, command.
+    mutating func controlStep(now: UInt32, output: (UnsafeRawBufferPointer) -> Void) -> Bool {
+        if !afeStarted { _ = startAFE() }
+        var fresh = false
+        if afeStarted, let reading = try? chip.read() {
+            lastReading = reading
+            lastMeasurement = measurement(from: reading, at: now)
+            afeFailures = 0
+            fresh = true
+        } else {
+            afeFailures += 1
+        }
+        node.model.now = Timestamp(milliseconds: now)
+        node.model.measurement = lastMeasurement
+        let command = node.model.bms.step(lastMeasurement, now: Timestamp(milliseconds: now))
+        // The FET-off lines back up the I2C command: asserted whenever a switch must be open,
+        // and the only way to open them while the AFE does not answer.
+        forceChargeOff = !command.switches.chargeOn
+        forceDischargeOff = !command.switches.dischargeOn
+        if fresh {
+            if lastCommand?.switches != command.switches {
+                _ = try? chip.setSwitches(AFESwitches(charge: command.switches.chargeOn, discharge: command.switches.dischargeOn))
+            }
+            if lastCommand?.balanceMask != command.balanceMask { _ = try? chip.balance(command.balanceMask) }
+            lastCommand = command
+        } else {
+            lastCommand = nil
+        }
+        while let e = node.model.bms.nextEvent() {
+            node.model.log.append(e)
+            printEvent(e, output: output)
+        }
+        return fresh
+    }
+
+    mutating func slowTasks(now: UInt32) {
+        if node.model.configChanged {
+            node.model.configChanged = false
+            saveSettings()
+            if afeStarted { chipProtection = try? chip.configure(AFEProtection(backingUp: bms.config)) }
+        }
+    }
+
+    /// Writes the settings record now.
+    @discardableResult
+    public mutating func saveSettings() -> Bool {
+        var payload = InlineArray<1024, UInt8>(repeating: 0)
+        let config = bms.config
+        let n = withUnsafeMutableBytes(of: &payload) { raw in SettingsRecord.encode(config, into: raw) }
+        guard n > 0 else { return false }
+        let saved: Bool = withUnsafeBytes(of: &payload) { raw in
+            (try? settings.save(UnsafeRawBufferPointer(rebasing: raw[0..<n]), version: SettingsRecord.version)) != nil
+        }
+        return saved
+    }
+
+    /// A received console byte; a complete line is answered through `output`.
+    public mutating func receive(_ byte: UInt8, output: (UnsafeRawBufferPointer) -> Void) {
+        if byte == 0x0A {
+            var answer = InlineArray<512, UInt8>(repeating: 0)
+            let count = lineCount
+            lineCount = 0
+            let n = withUnsafeMutableBytes(of: &lineBuffer) { line in
+                withUnsafeMutableBytes(of: &answer) { out in
+                    console.process(line.bindMemory(to: UInt8.self), count: count, node: &node,
+                                    into: out.bindMemory(to: UInt8.self))
+                }
+            }
+            if n > 0 {
+                answer[min(n, 511)] = 0x0A
+                withUnsafeBytes(of: &answer) { raw in output(UnsafeRawBufferPointer(rebasing: raw[0..<min(n + 1, 512)])) }
+            }
+            return
+        }
+        if lineCount < 256 { lineBuffer[lineCount] = byte; lineCount += 1 }
+    }
+
+    /// The AFE's reading as BMSCore's measurement.
+    func measurement(from r: AFEReading, at now: UInt32) -> Measurement {
+        var m = Measurement(timestamp: Timestamp(milliseconds: now))
+        for k in 0..<min(r.cellCount, 16) { m.cellVoltages[k] = r.cellVoltages[k] }
+        m.stackVoltage = r.stackVoltage
+        m.packVoltage = r.packVoltage
+        m.current = r.current
+        for k in 0..<r.temperatureCount { m.addTemperature(r.temperatures[k], role: .cell) }
+        m.addTemperature(r.internalTemperature, role: .board)
+        if r.status.tripped.contains(.shortCircuit) { m.afeFlags.insert(.shortCircuit) }
+        if r.status.tripped.contains(.dischargeOvercurrent) { m.afeFlags.insert(.dischargeOvercurrent) }
+        if r.status.tripped.contains(.chargeOvercurrent) { m.afeFlags.insert(.chargeOvercurrent) }
+        m.chargeSwitchReadback = r.switches.charge
+        m.dischargeSwitchReadback = r.switches.discharge
+        return m
+    }
+
+    /// `#event t=12.3 trip CellOvervoltage cell 7 (state)`: one line per event, no allocation.
+    func printEvent(_ e: BMSEvent, output: (UnsafeRawBufferPointer) -> Void) {
+        var buffer = InlineArray<96, UInt8>(repeating: 0)
+        let n = withUnsafeMutableBytes(of: &buffer) { raw in
+            var text = TextLine(raw.bindMemory(to: UInt8.self))
+            text.put("#event t=")
+            text.number(UInt64(e.time.milliseconds / 1000))
+            text.put(".")
+            text.number(UInt64(e.time.milliseconds % 1000 / 100))
+            text.put(" ")
+            text.put(e.kind.logName)
+            if let f = e.fault { text.put(" "); text.put(f.logName) }
+            if let i = e.index, e.fault?.concernsCell ?? false { text.put(" cell "); text.number(UInt64(i) + 1) }
+            text.put("\n")
+            return text.count
+        }
+        withUnsafeBytes(of: &buffer) { raw in output(UnsafeRawBufferPointer(rebasing: raw[0..<n])) }
+    }
+}
+
+extension AFEProtection {
+    /// The chip's limits as a backup of the firmware's: the same thresholds one chip step
+    /// beyond, with a second more of delay, so the firmware (with its pre-alarms and recovery
+    /// policy) decides first and the chip acts if the firmware does not. The short circuit
+    /// is the chip's alone (microseconds): its threshold is the configured one.
+    public init(backingUp c: BMSConfig) {
+        self.init()
+        cellOvervoltage = c.cellVoltage.overvoltage + 0.05
+        cellOvervoltageRecovery = c.cellVoltage.overvoltageReset
+        cellOvervoltageDelayMs = c.cellVoltage.overvoltageDelayMs + 1000
+        cellUndervoltage = c.cellVoltage.undervoltage - 0.05
+        cellUndervoltageRecovery = c.cellVoltage.undervoltageReset
+        cellUndervoltageDelayMs = c.cellVoltage.undervoltageDelayMs + 1000
+        chargeOvercurrent = c.current.chargeOvercurrent * 1.1
+        chargeOvercurrentDelayMs = c.current.chargeOvercurrentDelayMs + 100
+        dischargeOvercurrent = c.current.dischargeOvercurrent * 1.1
+        dischargeOvercurrentDelayMs = c.current.dischargeOvercurrentDelayMs + 100
+        shortCircuit = c.current.shortCircuit
+        shortCircuitDelayMicroseconds = c.current.shortCircuitDelayUs
+        chargeMaximumTemperature = c.temperature.chargeMaximum + 5
+        chargeMinimumTemperature = c.temperature.chargeMinimum - 5
+        dischargeMaximumTemperature = c.temperature.dischargeMaximum + 5
+        dischargeMinimumTemperature = c.temperature.dischargeMinimum - 5
+        temperatureHysteresis = c.temperature.hysteresis
+    }
+}
