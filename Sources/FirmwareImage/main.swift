@@ -1,87 +1,181 @@
-// Minimal image for testing the build/run pipeline (scripts/firmware); the real application
-// replaces this file. No string interpolation, no heap: text goes out as StaticString or
-// bytes. The first word of the QEMU command line picks a scenario (anything else: hello):
-//   hello     print and exit 0
-//   watchdog  start the watchdog and stop kicking it; after the reset, exit 0 if the board
-//             says the reset was the watchdog's
-//   flash     count boots in the settings flash (run twice with the same FLASHFILE: 1, 2)
-//   echo      echo the UART input back until 300 ms pass without a byte
-//   hardfault jump to a non-executable address: the fault handler prints "hardfault", exit 90
+// The FlexBMS firmware image for QEMU: the device application (Sources/Firmware) with the
+// real BQ76952 driver, whose I2C bus is the emulated board (PackSim.EmulatedBoard: the
+// virtual pack behind a register-level BQ76952). Console, flash, watchdog, clock and the
+// FET-off lines are the board's (Sources/Board). Time is the simulation's: each 10 ms poll
+// advances the pack by 10 ms, as fast as the emulated CPU runs.
+//
+// The first word of the command line is the scenario, the second the flash file:
+//   offgrid         2 h of the off-grid day from 60 %: no trip, the switches stay closed
+//   overvoltage     one cell far ahead while charging: the firmware trips cell over-voltage,
+//                   the charge FET opens, and the trip releases once the cell relaxes
+//   short           a short across the terminals: the chip cuts it, the firmware holds it
+//   afe-silent      the AFE stops answering: afe_silent, FETs off through the FET-off lines
+//   settings        run 2 s with console input (ThingSet text on the UART), save, exit
+//   boot            boot and print where the settings came from and sCellOvervoltage_V
+// Exit code 0 is a pass; 1 a failed check (the line before says which).
+import AFE
+import BMSCore
 import Board
+import Firmware
+import PackSim
+import ThingSet
+
+typealias ImageBoard = EmulatedBoard<StandardProfile>
+typealias ImageApp = DeviceApplication<BQ76952Driver<ImageBoard>, BoardFlash>
+
+/// The settings flash of the board (Sources/Board: on QEMU, RAM mirrored to a host file).
+struct BoardFlash: FlashMemory {
+    var pageSize: Int { Int(board_flash_page_size()) }
+    var pageCount: Int { Int(board_flash_pages()) }
+    var writeUnit: Int { 8 }
+
+    func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws(FlashError) {
+        guard let base = buffer.baseAddress else { return }
+        guard board_flash_read(UInt32(offset), base.assumingMemoryBound(to: UInt8.self), buffer.count) == 0 else {
+            throw .outOfRange
+        }
+    }
+
+    mutating func write(at offset: Int, _ bytes: UnsafeRawBufferPointer) throws(FlashError) {
+        guard let base = bytes.baseAddress else { return }
+        let r = board_flash_write(UInt32(offset), base.assumingMemoryBound(to: UInt8.self), bytes.count)
+        guard r == 0 else { throw r == -1 ? .outOfRange : .failed }
+    }
+
+    mutating func erase(page: Int) throws(FlashError) {
+        guard board_flash_erase(UInt32(page)) == 0 else { throw .failed }
+    }
+}
+
+enum Scenario { case offgrid, overvoltage, short, afeSilent, settings, boot }
 
 @main struct FirmwareImage {
     static func main() {
         board_init()
-        print("FlexBMS image")
-
         var line = InlineArray<128, UInt8>(repeating: 0)
-        var span = line.mutableSpan
-        let count = span.withUnsafeMutableBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { board_command_line($0.baseAddress, $0.count) }
+        let count = withUnsafeMutableBytes(of: &line) { raw in
+            raw.withMemoryRebound(to: CChar.self) { board_command_line($0.baseAddress, $0.count) }
         }
-        print("command line: ", terminator: "")
-        span.withUnsafeMutableBufferPointer { board_uart_write($0.baseAddress, count) }
-        print("")
-
-        let scenario: UInt8 = span.withUnsafeMutableBufferPointer { buffer in
-            let words = UnsafeBufferPointer(rebasing: buffer[0..<count])
-            if firstWord(words, is: "watchdog") { return 1 }
-            if firstWord(words, is: "flash") { return 2 }
-            if firstWord(words, is: "echo") { return 3 }
-            if firstWord(words, is: "hardfault") { return 4 }
-            return 0   // hello, or anything else
+        let scenario: Scenario? = withUnsafeBytes(of: &line) { raw in
+            let words = UnsafeBufferPointer(rebasing: raw.bindMemory(to: UInt8.self)[0..<count])
+            if firstWord(words, is: "offgrid") { return .offgrid }
+            if firstWord(words, is: "overvoltage") { return .overvoltage }
+            if firstWord(words, is: "short") { return .short }
+            if firstWord(words, is: "afe-silent") { return .afeSilent }
+            if firstWord(words, is: "settings") { return .settings }
+            if firstWord(words, is: "boot") { return .boot }
+            return nil
         }
-        switch scenario {
-        case 1:
-            if board_reset_was_watchdog() != 0 {
-                print("reset by watchdog")
-                exit(0)
-            }
-            board_watchdog_start(200)
-            let start = board_millis()
-            while board_millis() &- start < 100 { board_watchdog_kick() }
-            print("watchdog: stopped kicking")
-            while board_millis() &- start < 5000 {}
-            print("watchdog did not reset")
-            exit(1)
-        case 2:
-            var boots: UInt8 = 0
-            var index: UInt32 = 0
-            // boot n clears bit n-1 of the first byte (NOR: bits only clear)
-            var byte: UInt8 = 0
-            _ = board_flash_read(0, &byte, 1)
-            while index < 8 && byte & (1 << index) == 0 { index += 1 }
-            boots = UInt8(index + 1)
-            if index < 8 {
-                var value = byte & ~(UInt8(1) << index)
-                _ = board_flash_write(0, &value, 1)
-            } else {
-                _ = board_flash_erase(0)
-            }
-            print("boot ", terminator: "")
-            putDecimal(UInt32(boots))
-            print("")
-        case 3:
-            var last = board_millis()
-            while board_millis() &- last < 300 {
-                let c = board_uart_read()
-                if c >= 0 {
-                    var b = UInt8(truncatingIfNeeded: c)
-                    board_uart_write(&b, 1)
-                    last = board_millis()
-                }
-            }
-            print("")
-        case 4:
-            let bad = unsafeBitCast(UInt(0xFFFF_FFF1), to: (@convention(c) () -> Void).self)
-            bad()
-        default:
-            break
+        guard let scenario else {
+            print("unknown scenario; one of: offgrid overvoltage short afe-silent settings boot")
+            exit(2)
         }
+        print("FlexBMS firmware 0.7.0, 16s LFP 100 Ah on an emulated BQ76952")
+        let verdict = run(scenario)
         print("stack used: ", terminator: "")
         putDecimal(board_stack_used())
         print("")
-        exit(0)
+        print(verdict ? "PASS" : "FAIL")
+        exit(verdict ? 0 : 1)
+    }
+
+    static func run(_ scenario: Scenario) -> Bool {
+        let defaults = BMSConfig.preset(.lfp, cells: 16, capacityAh: 100)!
+        var setup = SimulationSetup(chemistry: .lfp, cells: 16, capacityAh: 100)
+        setup.stepMilliseconds = 10
+        setup.seed = 3
+        switch scenario {
+        case .overvoltage: setup.initialSOC = 0.8
+        default: setup.initialSOC = 0.6
+        }
+        let kind: StandardProfile.Kind = scenario == .overvoltage ? .cccvCharge : .offgridDay
+        guard var board = try? ImageBoard(setup: setup, profile: StandardProfile(kind, config: defaults, seed: 3)) else {
+            print("cannot build the emulated board")
+            return false
+        }
+        if scenario == .overvoltage { board.setSOC(0.995, group: 6) }
+        var id = InlineArray<16, UInt8>(repeating: 0x30)
+        id[15] = 0x31
+        guard let app = try? ImageApp(chip: BQ76952Driver(bus: board, shuntResistance: 0.0003), flash: BoardFlash(),
+                                      defaults: defaults, nodeID: id,
+                                      tokens: AuthTokens(expert: "expert", manufacturer: "maker"), now: 0) else {
+            print("the settings do not make a valid configuration")
+            return false
+        }
+        switch app.settingsSource {
+        case .defaults: print("settings: defaults")
+        case .flash: print("settings: from flash")
+        case .flashRejected: print("settings: flash record rejected, defaults")
+        }
+        board_watchdog_start(2000)
+        var run = Runner(app: app)
+        switch scenario {
+        case .offgrid:
+            run.until(2 * 3600 * 1000)
+            let ok = run.app.bms.protection.active.isEmpty && run.chargeFET && run.dischargeFET
+            report("offgrid: 2 h, SOC ", run.app.bms.packSOC ?? -1)
+            return check(ok, "no fault and both switches closed after 2 h")
+        case .overvoltage:
+            run.until(600_000) { $0.tripped(.cellOvervoltage) }
+            guard check(run.app.bms.protection.active.contains(.cellOvervoltage), "cell over-voltage tripped") else {
+                return false
+            }
+            report("tripped at s ", Float(Int(run.now)) / 1000)
+            guard check(!run.chargeFET && run.dischargeFET, "charge FET open, discharge closed") else { return false }
+            let tripAt = run.now
+            run.until(tripAt + 60_000) { !$0.app.bms.protection.active.contains(.cellOvervoltage) }
+            report("released at s ", Float(Int(run.now)) / 1000)
+            return check(!run.app.bms.protection.active.contains(.cellOvervoltage), "released")
+        case .short:
+            run.until(5000)
+            guard check(run.dischargeFET, "discharge closed before the short") else { return false }
+            run.app.chip.bus.loadShort = true
+            let at = run.now
+            run.until(at + 200)
+            guard check(!run.dischargeFET, "the chip opened discharge") else { return false }
+            guard check(run.app.bms.protection.active.contains(.shortCircuit), "firmware knows: short_circuit") else {
+                return false
+            }
+            run.until(at + 15_000)
+            return check(!run.dischargeFET, "held open after the chip's own recovery time")
+        case .afeSilent:
+            run.until(5000)
+            run.app.chip.bus.chip.silent = true
+            let at = run.now
+            run.until(at + run.app.bms.config.plausibility.measurementTimeoutMs + 500)
+            guard check(run.app.bms.protection.active.contains(.afeSilent), "afe_silent") else { return false }
+            guard check(board_afe_fets_off_state() == 3, "both FET-off lines asserted") else { return false }
+            return check(!run.chargeFET && !run.dischargeFET, "both FETs open without I2C")
+        case .settings:
+            run.until(2000)
+            guard check(run.app.saveSettings(), "settings saved") else { return false }
+            report("sCellOvervoltage_V now ", run.app.bms.config.cellVoltage.overvoltage)
+            return true
+        case .boot:
+            run.until(1000)
+            report("sCellOvervoltage_V ", run.app.bms.config.cellVoltage.overvoltage)
+            return true
+        }
+    }
+
+    static func check(_ ok: Bool, _ what: StaticString) -> Bool {
+        print(ok ? "ok: " : "FAILED: ", terminator: "")
+        print(what)
+        return ok
+    }
+
+    /// `label` then a number with three decimals (no Float printing in the image).
+    static func report(_ label: StaticString, _ value: Float) {
+        print(label, terminator: "")
+        if value < 0 { print("-", terminator: "") }
+        let milli = UInt32(abs(value) * 1000 + 0.5)
+        putDecimal(milli / 1000)
+        print(".", terminator: "")
+        let frac = milli % 1000
+        if frac < 100 { print("0", terminator: "") }
+        if frac < 10 { print("0", terminator: "") }
+        putDecimal(frac)
+        print("")
     }
 
     static func exit(_ code: Int32) -> Never { board_exit(code) }
@@ -102,6 +196,45 @@ import Board
         while divisor > 0 {
             _ = putchar(Int32(48 + (value / divisor) % 10))
             divisor /= 10
+        }
+    }
+}
+
+/// The main loop: polls the application every 10 ms of simulated time, the pack following,
+/// the console read from the UART, the FET-off lines and ALERT through the board, the
+/// watchdog kicked once per pass.
+struct Runner {
+    var app: ImageApp
+    var now: UInt32 = 0
+
+    var chargeFET: Bool { app.chip.bus.chip.chargeFET }
+    var dischargeFET: Bool { app.chip.bus.chip.dischargeFET }
+
+    func tripped(_ fault: Fault) -> Bool { app.bms.protection.active.contains(fault) }
+
+    mutating func until(_ end: UInt32, stop: (Runner) -> Bool = { _ in false }) {
+        while now < end && !stop(self) {
+            now += 10
+            app.chip.bus.advance(to: UInt64(now))
+            let lines = board_afe_fets_off_state()
+            app.chip.bus.chip.chargeOffPin = lines & 1 != 0
+            app.chip.bus.chip.dischargeOffPin = lines & 2 != 0
+            board_set_afe_alert(app.chip.bus.chip.alert ? 1 : 0)
+            while true {
+                let c = board_uart_read()
+                guard c >= 0 else { break }
+                app.receive(UInt8(truncatingIfNeeded: c)) { bytes in
+                    if let base = bytes.baseAddress { board_uart_write(base.assumingMemoryBound(to: UInt8.self), bytes.count) }
+                }
+            }
+            let healthy = app.poll(now: now, alert: board_afe_alert() != 0) { bytes in
+                if let base = bytes.baseAddress { board_uart_write(base.assumingMemoryBound(to: UInt8.self), bytes.count) }
+            }
+            board_afe_fets_off(app.forceChargeOff ? 1 : 0, app.forceDischargeOff ? 1 : 0)
+            // The watchdog guards the loop itself: a silent AFE is handled by the safe state,
+            // and a reset would not bring it back.
+            _ = healthy
+            board_watchdog_kick()
         }
     }
 }
