@@ -44,13 +44,14 @@ driver() {  # driver NAME OBJECTS...: compile scripts/embedded-link-check/NAME.s
 }
 
 module BMSCore
+module AFE
 module PackSim
 module PAYG
 module ThingSet
 module Inverter
 status=0
 driver LinkCheck "$out/BMSCore.o" || status=1
-driver LinkCheckSim "$out/PackSim.o" "$out/BMSCore.o" || status=1
+driver LinkCheckSim "$out/PackSim.o" "$out/BMSCore.o" "$out/AFE.o" || status=1
 driver LinkCheckPAYG "$out/PAYG.o" || status=1
 driver LinkCheckThingSet "$out/ThingSet.o" || status=1
 driver LinkCheckInverter "$out/Inverter.o" || status=1
