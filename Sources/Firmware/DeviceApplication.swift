@@ -211,8 +211,12 @@ public struct DeviceApplication<Chip: AFEDriver, Flash: FlashMemory> {
         if r.status.tripped.contains(.shortCircuit) { m.afeFlags.insert(.shortCircuit) }
         if r.status.tripped.contains(.dischargeOvercurrent) { m.afeFlags.insert(.dischargeOvercurrent) }
         if r.status.tripped.contains(.chargeOvercurrent) { m.afeFlags.insert(.chargeOvercurrent) }
-        m.chargeSwitchReadback = r.switches.charge
-        m.dischargeSwitchReadback = r.switches.discharge
+        // A FET the chip's own protection holds off is not a failed switch: the readback
+        // counts only while the chip has nothing tripped.
+        if r.status.tripped.isEmpty {
+            m.chargeSwitchReadback = r.switches.charge
+            m.dischargeSwitchReadback = r.switches.discharge
+        }
         return m
     }
 
