@@ -1,4 +1,5 @@
-// The FlexBMS firmware image for QEMU: the device application (Sources/Firmware) with the
+// The FlexBMS firmware image for QEMU (DeviceImage.swift is the board's, built with
+// -DFLEXBMS_DEVICE): the device application (Sources/Firmware) with the
 // real BQ76952 driver, whose I2C bus is the emulated board (PackSim.EmulatedBoard: the
 // virtual pack behind a register-level BQ76952). Console, flash, watchdog, clock and the
 // FET-off lines are the board's (Sources/Board). Time is the simulation's: each 10 ms poll
@@ -20,32 +21,9 @@ import Firmware
 import PackSim
 import ThingSet
 
+#if !FLEXBMS_DEVICE
 typealias ImageBoard = EmulatedBoard<StandardProfile>
 typealias ImageApp = DeviceApplication<BQ76952Driver<ImageBoard>, BoardFlash>
-
-/// The settings flash of the board (Sources/Board: on QEMU, RAM mirrored to a host file).
-struct BoardFlash: FlashMemory {
-    var pageSize: Int { Int(board_flash_page_size()) }
-    var pageCount: Int { Int(board_flash_pages()) }
-    var writeUnit: Int { 8 }
-
-    func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws(FlashError) {
-        guard let base = buffer.baseAddress else { return }
-        guard board_flash_read(UInt32(offset), base.assumingMemoryBound(to: UInt8.self), buffer.count) == 0 else {
-            throw .outOfRange
-        }
-    }
-
-    mutating func write(at offset: Int, _ bytes: UnsafeRawBufferPointer) throws(FlashError) {
-        guard let base = bytes.baseAddress else { return }
-        let r = board_flash_write(UInt32(offset), base.assumingMemoryBound(to: UInt8.self), bytes.count)
-        guard r == 0 else { throw r == -1 ? .outOfRange : .failed }
-    }
-
-    mutating func erase(page: Int) throws(FlashError) {
-        guard board_flash_erase(UInt32(page)) == 0 else { throw .failed }
-    }
-}
 
 enum Scenario { case offgrid, overvoltage, short, afeSilent, settings, boot }
 
@@ -238,3 +216,4 @@ struct Runner {
         }
     }
 }
+#endif

@@ -1,0 +1,59 @@
+import AFE
+import Board
+import Firmware
+
+/// The settings flash of the board (Sources/Board: on QEMU, RAM mirrored to a host file).
+struct BoardFlash: FlashMemory {
+    var pageSize: Int { Int(board_flash_page_size()) }
+    var pageCount: Int { Int(board_flash_pages()) }
+    var writeUnit: Int { 8 }
+
+    func read(at offset: Int, into buffer: UnsafeMutableRawBufferPointer) throws(FlashError) {
+        guard let base = buffer.baseAddress else { return }
+        guard board_flash_read(UInt32(offset), base.assumingMemoryBound(to: UInt8.self), buffer.count) == 0 else {
+            throw .outOfRange
+        }
+    }
+
+    mutating func write(at offset: Int, _ bytes: UnsafeRawBufferPointer) throws(FlashError) {
+        guard let base = bytes.baseAddress else { return }
+        let r = board_flash_write(UInt32(offset), base.assumingMemoryBound(to: UInt8.self), bytes.count)
+        guard r == 0 else { throw r == -1 ? .outOfRange : .failed }
+    }
+
+    mutating func erase(page: Int) throws(FlashError) {
+        guard board_flash_erase(UInt32(page)) == 0 else { throw .failed }
+    }
+}
+
+/// The board's I2C master (Sources/Board): the AFE's bus on the device.
+struct BoardI2C: I2CBus {
+    mutating func write(_ address: UInt8, _ data: I2CBytes) throws(I2CError) {
+        var bytes = data
+        let r = withUnsafeBytes(of: &bytes.storage) { raw in
+            board_i2c_write(address, raw.baseAddress!.assumingMemoryBound(to: UInt8.self), data.count)
+        }
+        if r != 0 { throw r == -1 ? .noAcknowledge : .busError }
+    }
+
+    mutating func writeRead(_ address: UInt8, _ data: I2CBytes, readCount: Int) throws(I2CError) -> I2CBytes {
+        var request = data
+        var answer = I2CBytes()
+        var into = InlineArray<64, UInt8>(repeating: 0)
+        let n = min(readCount, I2CBytes.capacity)
+        let r = withUnsafeBytes(of: &request.storage) { out in
+            withUnsafeMutableBytes(of: &into) { inp in
+                board_i2c_write_read(address, out.baseAddress!.assumingMemoryBound(to: UInt8.self), data.count,
+                                     inp.baseAddress!.assumingMemoryBound(to: UInt8.self), n)
+            }
+        }
+        if r != 0 { throw r == -1 ? .noAcknowledge : .busError }
+        for k in 0..<n { answer.append(into[k]) }
+        return answer
+    }
+}
+
+/// Writes console bytes to the UART.
+func writeConsole(_ bytes: UnsafeRawBufferPointer) {
+    if let base = bytes.baseAddress { board_uart_write(base.assumingMemoryBound(to: UInt8.self), bytes.count) }
+}
