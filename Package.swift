@@ -58,7 +58,7 @@ if !embedded {
         .target(name: "FlexBMSTools", dependencies: ["BMSCore", "PackSim", "PAYG", "ThingSet", "Inverter", "Firmware", "FlexBMSLink", "AFE"],
                 swiftSettings: hostSpeed),
         .executableTarget(name: "flexbms", dependencies: [
-            "BMSCore", "PackSim", "PAYG", "FlexBMSTools", "FlexBMSLink", "ThingSet", "Inverter", "Firmware",
+            "BMSCore", "PackSim", "PAYG", "FlexBMSTools", "FlexBMSLink", "ThingSet", "Inverter", "Firmware", "AFE",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "BMSCoreTests", dependencies: [

@@ -13,6 +13,8 @@
 //   afe-silent      the AFE stops answering: afe_silent, FETs off through the FET-off lines
 //   settings        run 2 s with console input (ThingSet text on the UART), save, exit
 //   boot            boot and print where the settings came from and sCellOvervoltage_V
+//   bench           instructions per control step, with QEMU's -icount shift=0
+//                   (FIRMWARE_ICOUNT=1): 1 ms of the board clock = 10^6 instructions
 // Exit code 0 is a pass; 1 a failed check (the line before says which).
 import AFE
 import BMSCore
@@ -25,7 +27,7 @@ import ThingSet
 typealias ImageBoard = EmulatedBoard<StandardProfile>
 typealias ImageApp = DeviceApplication<BQ76952Driver<ImageBoard>, BoardFlash>
 
-enum Scenario { case offgrid, overvoltage, short, afeSilent, settings, boot }
+enum Scenario { case offgrid, overvoltage, short, afeSilent, settings, boot, bench }
 
 @main struct FirmwareImage {
     static func main() {
@@ -42,10 +44,11 @@ enum Scenario { case offgrid, overvoltage, short, afeSilent, settings, boot }
             if firstWord(words, is: "afe-silent") { return .afeSilent }
             if firstWord(words, is: "settings") { return .settings }
             if firstWord(words, is: "boot") { return .boot }
+            if firstWord(words, is: "bench") { return .bench }
             return nil
         }
         guard let scenario else {
-            print("unknown scenario; one of: offgrid overvoltage short afe-silent settings boot")
+            print("unknown scenario; one of: offgrid overvoltage short afe-silent settings boot bench")
             exit(2)
         }
         print("FlexBMS firmware 0.7.0, 16s LFP 100 Ah on an emulated BQ76952")
@@ -133,7 +136,32 @@ enum Scenario { case offgrid, overvoltage, short, afeSilent, settings, boot }
             run.until(1000)
             report("sCellOvervoltage_V ", run.app.bms.config.cellVoltage.overvoltage)
             return true
+        case .bench:
+            run.until(2000)
+            return bench(&run.app)
         }
+    }
+
+    /// Instructions of 1000 control steps (the pack standing still), and of 1000 AFE reads
+    /// alone; both include the chip emulator answering the I2C transfers on this CPU.
+    @inline(never)
+    static func bench(_ app: inout ImageApp) -> Bool {
+        let steps: UInt32 = 1000
+        var now: UInt32 = 10_000
+        var start = board_millis()
+        for _ in 0..<steps {
+            now += 100
+            _ = app.poll(now: now, alert: false) { _ in }
+        }
+        let stepMs = board_millis() &- start
+        start = board_millis()
+        var failures: UInt32 = 0
+        for _ in 0..<steps where (try? app.chip.read()) == nil { failures += 1 }
+        let readMs = board_millis() &- start
+        // 1 ms of virtual time is 10^6 instructions; per step that is ms × 1000 / steps.
+        report("instructions per control step (thousands): ", Float(Int(stepMs)))
+        report("instructions per AFE read with the emulator (thousands): ", Float(Int(readMs)))
+        return check(failures == 0 && stepMs > 0, "measured")
     }
 
     static func check(_ ok: Bool, _ what: StaticString) -> Bool {

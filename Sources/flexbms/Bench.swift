@@ -1,4 +1,5 @@
 import ArgumentParser
+import AFE
 import BMSCore
 import Firmware
 import FlexBMSLink
@@ -12,7 +13,7 @@ extension FlexBMS {
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Benchmarks that print JSON.",
-            subcommands: [SimBench.self, CoreBench.self, SOCBenchCommand.self, ThingSetBench.self])
+            subcommands: [SimBench.self, CoreBench.self, StepBench.self, SOCBenchCommand.self, ThingSetBench.self])
     }
 }
 
@@ -300,5 +301,104 @@ extension FlexBMS.Bench {
                 }
                 """)
         }
+    }
+}
+
+extension FlexBMS.Bench {
+    /// `flexbms bench step`: one control step of the device application as the firmware runs
+    /// it — the BQ76952 read over I2C (here into the register-level emulator), BatteryManager,
+    /// the switch and bleed commands — with the I2C traffic it needs.
+    struct StepBench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "step",
+            abstract: "Time and I2C traffic of one firmware control step (AFE read, BMS step, commands).",
+            discussion: "Build with -c release: swift run -c release flexbms bench step --cells 16 --json")
+
+        @Option(help: "Series cells (1-16).")
+        var cells: Int = 16
+        @Option(help: "Control steps to run.")
+        var steps: Int = 200_000
+        @Flag(help: "Print JSON (the only output format).")
+        var json = false
+
+        func validate() throws {
+            guard (1...16).contains(cells) else { throw ValidationError("--cells must be 1 to 16, got \(cells)") }
+            guard (100...100_000_000).contains(steps) else {
+                throw ValidationError("--steps must be 100 to 100000000, got \(steps)")
+            }
+        }
+
+        func run() throws {
+            let config = BMSConfig.preset(.lfp, cells: UInt8(cells), capacityAh: 100)!
+            var chip = BQ76952Emulator(shuntResistance: 0.0003)
+            var random = SimRandom(seed: 1)
+            for k in 0..<16 { chip.analog.cellVoltages[k] = k < cells ? 3.30 + 0.01 * random.gaussian() : 0 }
+            chip.analog.current = -12
+            let mask = BQ76952Driver<CountingBus>.cellMask(cells: cells)
+            var id = InlineArray<16, UInt8>(repeating: 0x30)
+            id[15] = 0x31
+            var app = try DeviceApplication(chip: BQ76952Driver(bus: CountingBus(chip: chip), shuntResistance: 0.0003,
+                                                                cellMask: mask),
+                                            flash: RAMFlash(), defaults: config, nodeID: id,
+                                            tokens: AuthTokens(expert: "expert", manufacturer: "maker"), now: 0)
+            // Start-up (chip configuration) is not part of the step.
+            _ = app.poll(now: 0, alert: false) { _ in }
+            app.chip.bus.reset()
+            var events = 0
+            let clock = ContinuousClock()
+            let start = clock.now
+            for n in 1...steps {
+                let now = UInt32(truncatingIfNeeded: n &* 100)
+                app.chip.bus.chip.analog.current = n & 1 == 0 ? -12 : -11.5
+                _ = app.poll(now: now, alert: false) { _ in events += 1 }
+            }
+            let elapsed = clock.now - start
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let transfers = Double(app.chip.bus.transfers) / Double(steps)
+            let bytes = Double(app.chip.bus.bytes) / Double(steps)
+            // On the wire each byte is 9 clocks, plus a start, an address byte and a stop per transfer.
+            let busMs = (bytes * 9 + transfers * (9 + 2)) / 400_000 * 1000
+            #if DEBUG
+            let build = "debug"
+            #else
+            let build = "release"
+            #endif
+            print("""
+                {
+                  "benchmark": "step",
+                  "build": "\(build)",
+                  "cells": \(cells),
+                  "steps": \(steps),
+                  "wall_s": \(String(format: "%.3f", seconds)),
+                  "ns_per_step": \(String(format: "%.1f", seconds * 1e9 / Double(steps))),
+                  "i2c_transfers_per_step": \(String(format: "%.1f", transfers)),
+                  "i2c_bytes_per_step": \(String(format: "%.1f", bytes)),
+                  "i2c_bus_ms_per_step_at_400khz": \(String(format: "%.2f", busMs)),
+                  "console_lines": \(events),
+                  "note": "host time includes the chip emulator answering the I2C transfers"
+                }
+                """)
+        }
+    }
+}
+
+/// The emulator as the bus, counting transfers and bytes on the wire (both directions).
+struct CountingBus: I2CBus {
+    var chip: BQ76952Emulator
+    var transfers = 0
+    var bytes = 0
+
+    mutating func reset() { transfers = 0; bytes = 0 }
+
+    mutating func write(_ address: UInt8, _ data: I2CBytes) throws(I2CError) {
+        transfers += 1
+        bytes += data.count
+        try chip.write(address, data)
+    }
+
+    mutating func writeRead(_ address: UInt8, _ data: I2CBytes, readCount: Int) throws(I2CError) -> I2CBytes {
+        transfers += 1
+        bytes += data.count + readCount
+        return try chip.writeRead(address, data, readCount: readCount)
     }
 }
