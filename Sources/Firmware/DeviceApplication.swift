@@ -44,7 +44,18 @@ public struct Scheduler: Sendable {
 /// the same code runs on the MCU, in QEMU and in host tests.
 public struct DeviceApplication<Chip: AFEDriver, Flash: FlashMemory> {
     public var chip: Chip
-    public var settings: RecordStore<Flash>
+    /// Settings and state, each in a pair of pages (`RecordStore`): pages 0–1 the settings,
+    /// 2–3 the estimator state.
+    public private(set) var flash: Flash
+    static var settingsPage: Int { 0 }
+    static var statePage: Int { 2 }
+    /// The estimator state is saved this often, and by `saveState()` (before a planned
+    /// shutdown). Hourly: a 2 KiB page holds four records, so each page of the pair is erased
+    /// about three times a day (10 000 erase cycles: nine years).
+    public static var statePeriodMs: UInt32 { 3_600_000 }
+    var lastStateSave: UInt32
+    /// The estimator state came back from flash at boot.
+    public private(set) var stateRestored = false
     public var node: ThingSetNode<BMSObjects>
     public var console = Console()
     public var scheduler: Scheduler
@@ -70,8 +81,8 @@ public struct DeviceApplication<Chip: AFEDriver, Flash: FlashMemory> {
     public init(chip: Chip, flash: Flash, defaults: BMSConfig, nodeID: InlineArray<16, UInt8>, tokens: AuthTokens,
                 now: UInt32) throws(ConfigError) {
         self.chip = chip
-        let store = RecordStore(flash: flash, firstPage: 0, kind: 1)
-        settings = store
+        self.flash = flash
+        let store = RecordStore(flash: flash, firstPage: Self.settingsPage, kind: 1)
         var config = defaults
         var source = SettingsSource.defaults
         if let record = store.newest() {
@@ -84,7 +95,17 @@ public struct DeviceApplication<Chip: AFEDriver, Flash: FlashMemory> {
             if let loaded { config = loaded; source = .flash } else { source = .flashRejected }
         }
         settingsSource = source
-        let bms = try BatteryManager(config: config)
+        var bms = try BatteryManager(config: config)
+        let stateStore = RecordStore(flash: flash, firstPage: Self.statePage, kind: 2)
+        if let record = stateStore.newest(), record.version == 1 {
+            var payload = InlineArray<456, UInt8>(repeating: 0)
+            let n = withUnsafeMutableBytes(of: &payload) { raw in stateStore.read(record, into: raw) }
+            if n == 456, let snapshot = try? EstimatorSnapshot(bytes: payload.span),
+               (try? bms.restoreEstimator(snapshot)) != nil {
+                stateRestored = true
+            }
+        }
+        lastStateSave = now
         node = ThingSetNode(model: BMSObjects(bms: bms, tokens: tokens, nodeID: nodeID, firmwareVersion: "0.7.0",
                                               now: Timestamp(milliseconds: now)))
         scheduler = Scheduler(start: now)
@@ -158,6 +179,10 @@ public struct DeviceApplication<Chip: AFEDriver, Flash: FlashMemory> {
     }
 
     mutating func slowTasks(now: UInt32) {
+        if now &- lastStateSave >= Self.statePeriodMs {
+            lastStateSave = now
+            saveState()
+        }
         if node.model.configChanged {
             node.model.configChanged = false
             saveSettings()
@@ -172,9 +197,25 @@ public struct DeviceApplication<Chip: AFEDriver, Flash: FlashMemory> {
         let config = bms.config
         let n = withUnsafeMutableBytes(of: &payload) { raw in SettingsRecord.encode(config, into: raw) }
         guard n > 0 else { return false }
-        let saved: Bool = withUnsafeBytes(of: &payload) { raw in
-            (try? settings.save(UnsafeRawBufferPointer(rebasing: raw[0..<n]), version: SettingsRecord.version)) != nil
+        return withUnsafeBytes(of: &payload) { raw in
+            save(UnsafeRawBufferPointer(rebasing: raw[0..<n]), page: Self.settingsPage, kind: 1,
+                 version: SettingsRecord.version)
         }
+    }
+
+    /// Writes the estimator state now (each cell's SOC, capacity and resistance learned):
+    /// on an LFP plateau a reset could not find the SOC again from the voltage.
+    @discardableResult
+    public mutating func saveState() -> Bool {
+        guard let snapshot = bms.estimatorSnapshot else { return false }
+        var payload = snapshot.encoded()
+        return withUnsafeBytes(of: &payload) { raw in save(raw, page: Self.statePage, kind: 2, version: 1) }
+    }
+
+    mutating func save(_ payload: UnsafeRawBufferPointer, page: Int, kind: UInt8, version: UInt8) -> Bool {
+        var store = RecordStore(flash: flash, firstPage: page, kind: kind)
+        let saved = (try? store.save(payload, version: version)) != nil
+        flash = store.flash
         return saved
     }
 

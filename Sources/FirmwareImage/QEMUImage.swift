@@ -88,6 +88,7 @@ enum Scenario { case offgrid, overvoltage, short, afeSilent, settings, boot, ben
         case .flash: print("settings: from flash")
         case .flashRejected: print("settings: flash record rejected, defaults")
         }
+        print(run.app.stateRestored ? "state: restored" : "state: none")
         board_watchdog_start(2000)
         var run = Runner(app: app)
         switch scenario {
@@ -130,6 +131,7 @@ enum Scenario { case offgrid, overvoltage, short, afeSilent, settings, boot, ben
         case .settings:
             run.until(2000)
             guard check(run.app.saveSettings(), "settings saved") else { return false }
+            guard check(run.app.saveState(), "estimator state saved") else { return false }
             report("sCellOvervoltage_V now ", run.app.bms.config.cellVoltage.overvoltage)
             return true
         case .boot:

@@ -127,9 +127,43 @@ struct DeviceApplicationTests {
         #expect(app.bms.config.cellVoltage.overvoltage == 3.70)
         #expect(app.chipProtection.map { abs($0.cellOvervoltage - 3.7436) < 0.001 } ?? false, "the chip follows")
         // Power cycle: a new application on the same flash.
-        let reborn = try Self.app(Self.board(.offgridDay, soc: 0.6), flash: app.settings.flash)
+        let reborn = try Self.app(Self.board(.offgridDay, soc: 0.6), flash: app.flash)
         #expect(reborn.settingsSource == .flash)
         #expect(reborn.bms.config.cellVoltage.overvoltage == 3.70)
+        #expect(!reborn.stateRestored, "no state saved yet")
+    }
+
+    @Test func theEstimatorStateSurvivesAReset() throws {
+        var app = try Self.app(Self.board(.offgridDay, soc: 0.6))
+        var out = ""
+        Self.run(&app, from: 0, ms: 2000, output: &out)
+        // A pack that has learned something: cell 4 has 87 Ah, the others their label.
+        var learned = app.bms.estimatorSnapshot!
+        learned.cells[3].capacityAh = 87
+        try app.node.model.bms.restoreEstimator(learned)
+        Self.run(&app, from: 2000, ms: 1000, output: &out)
+        let stored = app.saveState()
+        #expect(stored)
+        var reborn = try Self.app(Self.board(.offgridDay, soc: 0.6), flash: app.flash)
+        #expect(reborn.stateRestored)
+        Self.run(&reborn, from: 0, ms: 1000, output: &out)
+        let capacity = reborn.bms.estimatorSnapshot!.cells[3].capacityAh
+        #expect(abs(capacity - 87) < 0.5, "\(capacity)")
+        // A fresh device on the same pack starts from the label.
+        var fresh = try Self.app(Self.board(.offgridDay, soc: 0.6))
+        Self.run(&fresh, from: 0, ms: 1000, output: &out)
+        #expect(abs(fresh.bms.estimatorSnapshot!.cells[3].capacityAh - 100) < 0.5)
+        // The settings pages are untouched by the state pages.
+        #expect(reborn.settingsSource == .defaults)
+    }
+
+    @Test func stateIsSavedHourly() throws {
+        var app = try Self.app(Self.board(.offgridDay, soc: 0.6))
+        var out = ""
+        Self.run(&app, from: 0, ms: App.statePeriodMs - 1000, output: &out)
+        #expect(RecordStore(flash: app.flash, firstPage: 2, kind: 2).newest() == nil)
+        Self.run(&app, from: App.statePeriodMs - 1000, ms: 2000, output: &out)
+        #expect(RecordStore(flash: app.flash, firstPage: 2, kind: 2).newest() != nil)
     }
 }
 
