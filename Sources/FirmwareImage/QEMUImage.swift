@@ -88,7 +88,7 @@ enum Scenario { case offgrid, overvoltage, short, afeSilent, settings, boot, ben
         case .flash: print("settings: from flash")
         case .flashRejected: print("settings: flash record rejected, defaults")
         }
-        print(run.app.stateRestored ? "state: restored" : "state: none")
+        print(app.stateRestored ? "state: restored" : "state: none")
         board_watchdog_start(2000)
         var run = Runner(app: app)
         switch scenario {

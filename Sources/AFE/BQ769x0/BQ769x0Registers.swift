@@ -221,12 +221,13 @@ public enum BQ769x0 {
     }
 
     /// The code of the largest table entry at or below `wanted` (the smallest entry if all are
-    /// above it): a protection then acts no later, and at no higher a level, than asked.
+    /// above it): a protection then acts no later, and at no higher a level, than asked. A
+    /// relative 10⁻⁴ allowance keeps realised values (entry / shunt × shunt) fixed points.
     public static func codeAtOrBelow(_ wanted: Float, count: Int, _ entry: (UInt8) -> Float) -> UInt8 {
         var code: UInt8 = 0
         var k: UInt8 = 1
         while Int(k) < count {
-            if entry(k) <= wanted { code = k }
+            if entry(k) <= wanted + wanted * 0.0001 { code = k }
             k += 1
         }
         return code
