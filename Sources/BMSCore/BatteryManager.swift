@@ -112,13 +112,15 @@ public struct BatteryManager: Sendable {
                                              reviving: protection.active.contains(.cellUndervoltage)) {
             events.append(BMSEvent(kind: kind, time: now, value: measurement.packVoltage ?? 0, state: switching.state))
         }
-        if switching.update(allowed: allowedDirections, current: fresh ? measurement.current : 0,
+        let allowed = BatteryManager.allowed(active: protection.active, terminal: terminal, full: fullDetector.isFull,
+                                             inputs: inputs, paygLocked: payg.locked, bank: bankDirections)
+        if switching.update(allowed: allowed, current: fresh ? measurement.current : 0,
                             idealDiode: config.current.idealDiodeCurrent) {
             events.append(BMSEvent(kind: .stateChange, time: now, state: switching.state))
         }
         if fresh, let summary {
             estimate(measurement, summary, newEvents: firstNew)
-            limits = ChargeLimits.compute(config: config, summary: summary, allowed: allowedDirections,
+            limits = ChargeLimits.compute(config: config, summary: summary, allowed: allowed,
                                           full: fullDetector.isFull, packSOC: estimator.packSOC,
                                           resistance: estimator.resistanceLimits)
             power = summary.cellSum * measurement.current
@@ -234,21 +236,30 @@ public struct BatteryManager: Sendable {
     /// with pay-as-you-go credit.
     /// Each of these can only take a direction away: none overrides protection.
     public var allowedDirections: Directions {
+        BatteryManager.allowed(active: protection.active, terminal: terminal, full: fullDetector.isFull,
+                               inputs: inputs, paygLocked: payg.locked, bank: bankDirections)
+    }
+
+    /// `allowedDirections` from the parts it reads. Static, and called with the parts from the
+    /// step: a mutating method that calls a non-mutating one on `self` copies all of `self`
+    /// (10.8 kB on the MCU's stack) for the call.
+    static func allowed(active: FaultSet, terminal: TerminalMonitor, full: Bool, inputs: EnableInputs,
+                        paygLocked: Bool, bank: Directions) -> Directions {
         var allowed = Directions.both
-        var blocking = protection.active
+        var blocking = active
         blocking.remove(.cellUndervoltage)
         allowed.subtract(blocking.blockedDirections)
         // The full cutoff opens both switches; a charger at the terminals may still charge the
         // pack back up (every other fault that blocks charging still does).
-        if protection.active.contains(.cellUndervoltage) {
+        if active.contains(.cellUndervoltage) {
             allowed.remove(.discharge)
             if !terminal.chargerPresent { allowed.remove(.charge) }
         }
         // A short at the terminals: discharge stays open whatever the faults' recovery says.
         if terminal.shortPresent { allowed.remove(.discharge) }
-        if fullDetector.isFull || !inputs.chargeEnable { allowed.remove(.charge) }
-        if !inputs.dischargeEnable || payg.locked { allowed.remove(.discharge) }
-        allowed.formIntersection(bankDirections)
+        if full || !inputs.chargeEnable { allowed.remove(.charge) }
+        if !inputs.dischargeEnable || paygLocked { allowed.remove(.discharge) }
+        allowed.formIntersection(bank)
         return allowed
     }
 

@@ -46,6 +46,14 @@ uint32_t board_stack_used(void) {
     return (uint32_t)((const char *)__stack_top - (const char *)p);
 }
 
+/* Paints the free stack again (below the caller's frame), so that board_stack_used() from then
+ * on gives the peak of what runs after this call: the control loop without start-up. */
+void board_stack_repaint(void) {
+    uint32_t *sp;
+    __asm__ volatile("mov %0, sp" : "=r"(sp));
+    for (uint32_t *p = __stack_bottom; p < sp - 16; p++) *p = STACK_PAINT;
+}
+
 uint32_t board_stack_size(void) {
     return (uint32_t)((const char *)__stack_top - (const char *)__stack_bottom);
 }

@@ -53,7 +53,7 @@ enum Scenario { case offgrid, overvoltage, short, afeSilent, settings, boot, ben
         }
         print("FlexBMS firmware 0.7.0, 16s LFP 100 Ah on an emulated BQ76952")
         let verdict = run(scenario)
-        print("stack used: ", terminator: "")
+        print("stack used after start-up: ", terminator: "")
         putDecimal(board_stack_used())
         print("")
         print(verdict ? "PASS" : "FAIL")
@@ -91,6 +91,10 @@ enum Scenario { case offgrid, overvoltage, short, afeSilent, settings, boot, ben
         print(app.stateRestored ? "state: restored" : "state: none")
         board_watchdog_start(2000)
         var run = Runner(app: app)
+        print("stack used by start-up: ", terminator: "")
+        putDecimal(board_stack_used())
+        print("")
+        board_stack_repaint()
         switch scenario {
         case .offgrid:
             run.until(2 * 3600 * 1000)

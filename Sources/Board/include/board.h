@@ -66,6 +66,9 @@ void board_reset(void) __attribute__((noreturn));
 
 /* Peak stack use in bytes since reset: the stack is painted with a pattern at reset and
  * this scans for the deepest word overwritten. */
+/* Paint the free stack again, below the caller's frame: board_stack_used() then gives the
+ * peak since this call. */
+void board_stack_repaint(void);
 uint32_t board_stack_used(void);
 /* Size of the stack reserved by the linker script. */
 uint32_t board_stack_size(void);
