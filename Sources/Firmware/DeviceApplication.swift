@@ -82,34 +82,39 @@ public struct DeviceApplication<Chip: AFEDriver, Flash: FlashMemory> {
                 now: UInt32) throws(ConfigError) {
         self.chip = chip
         self.flash = flash
-        let store = RecordStore(flash: flash, firstPage: Self.settingsPage, kind: 1)
-        var config = defaults
-        var source = SettingsSource.defaults
-        if let record = store.newest() {
-            var payload = InlineArray<1024, UInt8>(repeating: 0)
-            let n = withUnsafeMutableBytes(of: &payload) { raw in store.read(record, into: raw) }
-            let loaded: BMSConfig? = withUnsafeBytes(of: &payload) { raw in
-                record.version == SettingsRecord.version
-                    ? SettingsRecord.decode(UnsafeRawBufferPointer(rebasing: raw[0..<n]), over: defaults) : nil
-            }
-            if let loaded { config = loaded; source = .flash } else { source = .flashRejected }
-        }
+        let (config, source) = Self.loadSettings(from: flash, over: defaults)
         settingsSource = source
-        var bms = try BatteryManager(config: config)
-        let stateStore = RecordStore(flash: flash, firstPage: Self.statePage, kind: 2)
-        if let record = stateStore.newest(), record.version == 1 {
-            var payload = InlineArray<456, UInt8>(repeating: 0)
-            let n = withUnsafeMutableBytes(of: &payload) { raw in stateStore.read(record, into: raw) }
-            if n == 456, let snapshot = try? EstimatorSnapshot(bytes: payload.span),
-               (try? bms.restoreEstimator(snapshot)) != nil {
-                stateRestored = true
-            }
-        }
-        lastStateSave = now
-        node = ThingSetNode(model: BMSObjects(bms: bms, tokens: tokens, nodeID: nodeID, firmwareVersion: "0.7.0",
-                                              now: Timestamp(milliseconds: now)))
+        // Built in place: every intermediate copy of the 14 kB node is stack on the MCU.
+        node = ThingSetNode(model: BMSObjects(bms: try BatteryManager(config: config), tokens: tokens, nodeID: nodeID,
+                                              firmwareVersion: "0.7.0", now: Timestamp(milliseconds: now)))
         scheduler = Scheduler(start: now)
         lastMeasurement = Measurement(timestamp: Timestamp(milliseconds: now))
+        lastStateSave = now
+        restoreState()
+    }
+
+    /// The newest valid settings record over `defaults`, and where the settings came from.
+    static func loadSettings(from flash: Flash, over defaults: BMSConfig) -> (BMSConfig, SettingsSource) {
+        let store = RecordStore(flash: flash, firstPage: settingsPage, kind: 1)
+        guard let record = store.newest() else { return (defaults, .defaults) }
+        var payload = InlineArray<1024, UInt8>(repeating: 0)
+        let n = withUnsafeMutableBytes(of: &payload) { raw in store.read(record, into: raw) }
+        let loaded: BMSConfig? = withUnsafeBytes(of: &payload) { raw in
+            record.version == SettingsRecord.version
+                ? SettingsRecord.decode(UnsafeRawBufferPointer(rebasing: raw[0..<n]), over: defaults) : nil
+        }
+        if let loaded { return (loaded, .flash) }
+        return (defaults, .flashRejected)
+    }
+
+    /// Takes the newest valid estimator state from flash, if it fits this pack.
+    mutating func restoreState() {
+        let store = RecordStore(flash: flash, firstPage: Self.statePage, kind: 2)
+        guard let record = store.newest(), record.version == 1 else { return }
+        var payload = InlineArray<456, UInt8>(repeating: 0)
+        let n = withUnsafeMutableBytes(of: &payload) { raw in store.read(record, into: raw) }
+        guard n == 456, let snapshot = try? EstimatorSnapshot(bytes: payload.span) else { return }
+        stateRestored = (try? node.model.bms.restoreEstimator(snapshot)) != nil
     }
 
     public var bms: BatteryManager { node.model.bms }
@@ -118,7 +123,7 @@ public struct DeviceApplication<Chip: AFEDriver, Flash: FlashMemory> {
     public mutating func startAFE() -> Bool {
         do {
             try chip.start()
-            chipProtection = try chip.configure(AFEProtection(backingUp: bms.config))
+            chipProtection = try chip.configure(AFEProtection(backingUp: node.model.bms.config))
             var balancing = AFEBalancing()
             balancing.automatic = false
             _ = try chip.configure(balancing)
@@ -186,7 +191,7 @@ public struct DeviceApplication<Chip: AFEDriver, Flash: FlashMemory> {
         if node.model.configChanged {
             node.model.configChanged = false
             saveSettings()
-            if afeStarted { chipProtection = try? chip.configure(AFEProtection(backingUp: bms.config)) }
+            if afeStarted { chipProtection = try? chip.configure(AFEProtection(backingUp: node.model.bms.config)) }
         }
     }
 
@@ -194,7 +199,7 @@ public struct DeviceApplication<Chip: AFEDriver, Flash: FlashMemory> {
     @discardableResult
     public mutating func saveSettings() -> Bool {
         var payload = InlineArray<1024, UInt8>(repeating: 0)
-        let config = bms.config
+        let config = node.model.bms.config
         let n = withUnsafeMutableBytes(of: &payload) { raw in SettingsRecord.encode(config, into: raw) }
         guard n > 0 else { return false }
         return withUnsafeBytes(of: &payload) { raw in
@@ -207,7 +212,7 @@ public struct DeviceApplication<Chip: AFEDriver, Flash: FlashMemory> {
     /// on an LFP plateau a reset could not find the SOC again from the voltage.
     @discardableResult
     public mutating func saveState() -> Bool {
-        guard let snapshot = bms.estimatorSnapshot else { return false }
+        guard let snapshot = node.model.bms.estimatorSnapshot else { return false }
         var payload = snapshot.encoded()
         return withUnsafeBytes(of: &payload) { raw in save(raw, page: Self.statePage, kind: 2, version: 1) }
     }
