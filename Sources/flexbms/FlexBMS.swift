@@ -8,7 +8,7 @@ struct FlexBMS: ParsableCommand {
         commandName: "flexbms",
         abstract: "FlexBMS: configure, simulate and talk to a FlexBMS battery management system.",
         version: "0.1.0",
-        subcommands: [Config.self, Sim.self, Calibrate.self, Bench.self, PAYGCommand.self,
+        subcommands: [Config.self, Sim.self, Emulate.self, Calibrate.self, Bench.self, PAYGCommand.self,
                       Get.self, Set.self, Exec.self, Schema.self, Monitor.self, Log.self]
     )
 }
