@@ -165,11 +165,10 @@ public struct ThingSetNode<Model: ThingSetModel> {
     /// One record as a map of its items.
     private func encodeRecord<E: ThingSetEncoder>(_ records: ThingSetObject, _ index: Int, _ e: inout E,
                                                   _ channel: ThingSetChannel) throws(ThingSetStatus) {
-        var n = 0
-        try children(of: records.id, channel) { _ throws(ThingSetStatus) in n += 1 }
-        try e.mapHeader(n)
+        try e.mapHeader(childCount(of: records.id, channel))
+        var k = 0
         var first = true
-        try children(of: records.id, channel) { item throws(ThingSetStatus) in
+        while let item = nextChild(of: records.id, after: &k, channel) {
             if !first { try e.separator() }
             first = false
             try e.mapKey(item)
@@ -178,12 +177,18 @@ public struct ThingSetNode<Model: ThingSetModel> {
         try e.mapEnd()
     }
 
-    mutating func dispatch<E: ThingSetEncoder, R: ThingSetPayloadReader>(
+    /// The metadata, IDs and paths overlays (spec §5.3), which answer FETCH only.
+    static func isOverlay(_ endpoint: ThingSetEndpoint) -> Bool {
+        guard case .id(let id) = endpoint else { return false }
+        return id == UInt32(ThingSetWellKnown.metadata) || id == UInt32(ThingSetWellKnown.ids)
+            || id == UInt32(ThingSetWellKnown.paths)
+    }
+
+    /// GET and FETCH: the overlays (FETCH only), records (GET only), then the object named.
+    private func respond<E: ThingSetEncoder, R: ThingSetPayloadReader>(
         _ request: ThingSetRequest, _ message: UnsafeBufferPointer<UInt8>, _ payload: inout R?,
-        _ e: inout E, _ channel: inout ThingSetChannel) throws(ThingSetStatus) -> ThingSetStatus {
-        // The overlays answer FETCH only.
-        if case .id(let id) = request.endpoint, id == UInt32(ThingSetWellKnown.metadata) || id == UInt32(ThingSetWellKnown.ids)
-            || id == UInt32(ThingSetWellKnown.paths) {
+        _ e: inout E, _ channel: ThingSetChannel) throws(ThingSetStatus) -> ThingSetStatus {
+        if Self.isOverlay(request.endpoint), case .id(let id) = request.endpoint {
             guard request.function == .fetch, request.payload != nil else { throw .methodNotAllowed }
             try overlay(UInt16(id), &payload!, message, &e, channel)
             return .content
@@ -196,13 +201,31 @@ public struct ThingSetNode<Model: ThingSetModel> {
             return .content
         }
         let target = try resolve(request.endpoint, message)
-        switch request.function {
-        case .get:
+        if request.function == .get {
             try get(target, &e, channel)
-            return .content
-        case .fetch:
+        } else {
             try fetch(target, &payload!, message, &e, channel)
-            return .content
+        }
+        return .content
+    }
+
+    mutating func dispatch<E: ThingSetEncoder, R: ThingSetPayloadReader>(
+        _ request: ThingSetRequest, _ message: UnsafeBufferPointer<UInt8>, _ payload: inout R?,
+        _ e: inout E, _ channel: inout ThingSetChannel) throws(ThingSetStatus) -> ThingSetStatus {
+        switch request.function {
+        case .get, .fetch:
+            // Answered by one non-mutating call: a mutating method that calls a non-mutating
+            // one copies the node for the call, so the read path crosses that line once.
+            return try respond(request, message, &payload, &e, channel)
+        default:
+            break
+        }
+        // The overlays answer FETCH only, records GET only.
+        if Self.isOverlay(request.endpoint) || record(request.endpoint, message) != nil { throw .methodNotAllowed }
+        let target = try resolve(request.endpoint, message)
+        switch request.function {
+        case .get, .fetch:
+            return .content  // answered above
         case .update, .desire:
             try update(target, &payload!, message, channel, desire: request.function == .desire)
             return .changed
@@ -218,18 +241,35 @@ public struct ThingSetNode<Model: ThingSetModel> {
 
     // MARK: GET and FETCH
 
-    private func children(of parent: UInt16, _ channel: ThingSetChannel, _ body: (ThingSetObject) throws(ThingSetStatus) -> Void) throws(ThingSetStatus) {
-        for k in 0..<model.objectCount {
+    // Children and subset members are walked with an index, not with a closure: a closure
+    // that calls back into the node captures it, which copies the whole node (its model
+    // included: 14 kB for the BMS) onto the stack of an MCU.
+
+    /// The next object at index `k` or after that is a child of `parent` readable on
+    /// `channel`; `k` moves past it.
+    private func nextChild(of parent: UInt16, after k: inout Int, _ channel: ThingSetChannel) -> ThingSetObject? {
+        while k < model.objectCount {
             let o = model.object(at: k)
-            if o.parent == parent && o.id != parent && o.readable(by: channel.roles) { try body(o) }
+            k += 1
+            if o.parent == parent && o.id != parent && o.readable(by: channel.roles) { return o }
         }
+        return nil
     }
 
-    private func members(of bit: UInt8, _ channel: ThingSetChannel, _ body: (ThingSetObject) throws(ThingSetStatus) -> Void) throws(ThingSetStatus) {
-        for k in 0..<model.objectCount {
+    /// The next member of subset `bit` from index `k` on.
+    private func nextMember(of bit: UInt8, after k: inout Int, _ channel: ThingSetChannel) -> ThingSetObject? {
+        while k < model.objectCount {
             let o = model.object(at: k)
-            if o.subsets & (1 << bit) != 0 && o.readable(by: channel.roles) { try body(o) }
+            k += 1
+            if o.subsets & (1 << bit) != 0 && o.readable(by: channel.roles) { return o }
         }
+        return nil
+    }
+
+    private func childCount(of parent: UInt16, _ channel: ThingSetChannel) -> Int {
+        var k = 0, n = 0
+        while nextChild(of: parent, after: &k, channel) != nil { n += 1 }
+        return n
     }
 
     /// A value as GET shows it inside a group: items their value, groups `null`, functions
@@ -244,11 +284,10 @@ public struct ThingSetNode<Model: ThingSetModel> {
     }
 
     private func names<E: ThingSetEncoder>(of parent: UInt16, _ e: inout E, _ channel: ThingSetChannel) throws(ThingSetStatus) {
-        var n = 0
-        try children(of: parent, channel) { _ throws(ThingSetStatus) in n += 1 }
-        try e.arrayHeader(n)
+        try e.arrayHeader(childCount(of: parent, channel))
+        var k = 0
         var first = true
-        try children(of: parent, channel) { o throws(ThingSetStatus) in
+        while let o = nextChild(of: parent, after: &k, channel) {
             if !first { try e.separator() }
             first = false
             try e.key(o)
@@ -262,11 +301,10 @@ public struct ThingSetNode<Model: ThingSetModel> {
         case .item:
             try model.encodeValue(target.id, to: &e)
         case .group:
-            var n = 0
-            try children(of: target.id, channel) { _ throws(ThingSetStatus) in n += 1 }
-            try e.mapHeader(n)
+            try e.mapHeader(childCount(of: target.id, channel))
+            var k = 0
             var first = true
-            try children(of: target.id, channel) { o throws(ThingSetStatus) in
+            while let o = nextChild(of: target.id, after: &k, channel) {
                 if !first { try e.separator() }
                 first = false
                 try e.mapKey(o)
@@ -277,10 +315,12 @@ public struct ThingSetNode<Model: ThingSetModel> {
             try names(of: target.id, &e, channel)
         case .subset(let bit):
             var n = 0
-            try members(of: bit, channel) { _ throws(ThingSetStatus) in n += 1 }
+            var k = 0
+            while nextMember(of: bit, after: &k, channel) != nil { n += 1 }
             try e.arrayHeader(n)
+            k = 0
             var first = true
-            try members(of: bit, channel) { o throws(ThingSetStatus) in
+            while let o = nextMember(of: bit, after: &k, channel) {
                 if !first { try e.separator() }
                 first = false
                 try pathOrID(o, &e)
