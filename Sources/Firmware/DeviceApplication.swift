@@ -148,6 +148,21 @@ public struct DeviceApplication<Chip: AFEDriver, Flash: FlashMemory> {
         return healthy
     }
 
+    /// One pass of the main loop on `board`: the console's received bytes, the tasks due, the
+    /// FET-off lines, the status LED (on for 100 ms each second; always on while a switch is
+    /// forced off), the watchdog. The watchdog guards the loop itself: a silent AFE is handled
+    /// by the safe state, and a reset would not bring it back.
+    public mutating func pass<Board: DeviceBoard>(on board: inout Board) {
+        while let byte = board.read() {
+            receive(byte) { board.write($0) }
+        }
+        let now = board.milliseconds
+        _ = poll(now: now, alert: board.afeAlert) { board.write($0) }
+        board.forceFETsOff(charge: forceChargeOff, discharge: forceDischargeOff)
+        board.setLED(forceChargeOff && forceDischargeOff || now % 1000 < 100)
+        board.kick()
+    }
+
     /// One control step: read, decide, command.
     mutating func controlStep(now: UInt32, output: (UnsafeRawBufferPointer) -> Void) -> Bool {
         if !afeStarted { _ = startAFE() }

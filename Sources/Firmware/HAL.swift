@@ -38,3 +38,18 @@ public protocol BoardPins {
     mutating func forceFETsOff(charge: Bool, discharge: Bool)
     mutating func setLED(_ on: Bool)
 }
+
+/// The uptime clock.
+public protocol Clock {
+    /// Milliseconds since start; wraps after 49 days (the application works with differences).
+    var milliseconds: UInt32 { get }
+}
+
+/// The independent watchdog, started by the board at boot.
+public protocol Watchdog {
+    mutating func kick()
+}
+
+/// Everything the main loop needs of a board besides the AFE (behind its driver) and the
+/// flash (owned by the application).
+public typealias DeviceBoard = SerialPort & BoardPins & Clock & Watchdog

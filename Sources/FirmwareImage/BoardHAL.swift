@@ -57,3 +57,27 @@ struct BoardI2C: I2CBus {
 func writeConsole(_ bytes: UnsafeRawBufferPointer) {
     if let base = bytes.baseAddress { board_uart_write(base.assumingMemoryBound(to: UInt8.self), bytes.count) }
 }
+
+/// The board's UART, lines, LED and watchdog (Sources/Board) as the application's
+/// `DeviceBoard`. Its clock is SysTick, or the simulation's in the QEMU image (`simulatedTime`),
+/// where time moves as fast as the emulated CPU runs.
+struct MCUBoard: DeviceBoard {
+    var simulatedTime: UInt32?
+
+    var milliseconds: UInt32 { simulatedTime ?? board_millis() }
+
+    mutating func read() -> UInt8? {
+        let c = board_uart_read()
+        return c >= 0 ? UInt8(truncatingIfNeeded: c) : nil
+    }
+
+    mutating func write(_ bytes: UnsafeRawBufferPointer) { writeConsole(bytes) }
+
+    var afeAlert: Bool { board_afe_alert() != 0 }
+
+    mutating func forceFETsOff(charge: Bool, discharge: Bool) { board_afe_fets_off(charge ? 1 : 0, discharge ? 1 : 0) }
+
+    mutating func setLED(_ on: Bool) { board_led(on ? 1 : 0) }
+
+    mutating func kick() { board_watchdog_kick() }
+}

@@ -36,20 +36,8 @@ typealias DeviceApp = DeviceApplication<BQ76952Driver<BoardI2C>, BoardFlash>
             while true { board_watchdog_kick() }
         }
         board_watchdog_start(1000)
-        var blink: UInt32 = 0
-        while true {
-            while true {
-                let c = board_uart_read()
-                guard c >= 0 else { break }
-                app.receive(UInt8(truncatingIfNeeded: c), output: writeConsole)
-            }
-            let now = board_millis()
-            _ = app.poll(now: now, alert: board_afe_alert() != 0, output: writeConsole)
-            board_afe_fets_off(app.forceChargeOff ? 1 : 0, app.forceDischargeOff ? 1 : 0)
-            board_led(now &- blink < 100 ? 1 : 0)
-            if now &- blink >= 1000 { blink = now }
-            board_watchdog_kick()
-        }
+        var board = MCUBoard()
+        while true { app.pass(on: &board) }
     }
 }
 #endif

@@ -212,9 +212,8 @@ enum Scenario { case offgrid, overvoltage, short, afeSilent, settings, boot, ben
     }
 }
 
-/// The main loop: polls the application every 10 ms of simulated time, the pack following,
-/// the console read from the UART, the FET-off lines and ALERT through the board, the
-/// watchdog kicked once per pass.
+/// The main loop: a pass of the application every 10 ms of simulated time, the pack following,
+/// the FET-off lines and ALERT between the board and the emulated chip.
 struct Runner {
     var app: ImageApp
     var now: UInt32 = 0
@@ -225,28 +224,17 @@ struct Runner {
     func tripped(_ fault: Fault) -> Bool { app.bms.protection.active.contains(fault) }
 
     mutating func until(_ end: UInt32, stop: (Runner) -> Bool = { _ in false }) {
+        var board = MCUBoard()
         while now < end && !stop(self) {
             now += 10
             app.chip.bus.advance(to: UInt64(now))
+            // The board's lines to the emulated chip's pins, and its ALERT back.
             let lines = board_afe_fets_off_state()
             app.chip.bus.chip.chargeOffPin = lines & 1 != 0
             app.chip.bus.chip.dischargeOffPin = lines & 2 != 0
             board_set_afe_alert(app.chip.bus.chip.alert ? 1 : 0)
-            while true {
-                let c = board_uart_read()
-                guard c >= 0 else { break }
-                app.receive(UInt8(truncatingIfNeeded: c)) { bytes in
-                    if let base = bytes.baseAddress { board_uart_write(base.assumingMemoryBound(to: UInt8.self), bytes.count) }
-                }
-            }
-            let healthy = app.poll(now: now, alert: board_afe_alert() != 0) { bytes in
-                if let base = bytes.baseAddress { board_uart_write(base.assumingMemoryBound(to: UInt8.self), bytes.count) }
-            }
-            board_afe_fets_off(app.forceChargeOff ? 1 : 0, app.forceDischargeOff ? 1 : 0)
-            // The watchdog guards the loop itself: a silent AFE is handled by the safe state,
-            // and a reset would not bring it back.
-            _ = healthy
-            board_watchdog_kick()
+            board.simulatedTime = now
+            app.pass(on: &board)
         }
     }
 }

@@ -59,6 +59,19 @@ public final class TerminalPort {
 
     deinit { close(master) }
 
+    /// The bytes that have arrived, as they came (for a device that reads its serial line byte
+    /// by byte, as the firmware does its UART).
+    public func readAvailable() -> [UInt8] {
+        var chunk = [UInt8](repeating: 0, count: 1024)
+        var bytes: [UInt8] = []
+        while true {
+            let n = read(master, &chunk, chunk.count)
+            guard n > 0 else { break }  // EAGAIN, or no client (EIO)
+            bytes += chunk[0..<n]
+        }
+        return bytes
+    }
+
     /// Writes raw bytes to the client.
     public func write(_ bytes: [UInt8]) {
         _ = bytes.withUnsafeBytes { Glibc.write(master, $0.baseAddress, $0.count) }

@@ -130,6 +130,7 @@ extension FlexBMS {
             }
             say(app.stateRestored ? "state: restored" : "state: none")
             var trips: [String] = []
+            var board = HostBoard(console: console)
             let start = Date()
             var now: UInt64 = 0
             while now < end {
@@ -143,20 +144,14 @@ extension FlexBMS {
                     }
                 }
                 app.chip.bus.advance(to: now)
-                app.chip.bus.chip.chargeOffPin = app.forceChargeOff
-                app.chip.bus.chip.dischargeOffPin = app.forceDischargeOff
-                if let console {
-                    console.serveLines { line in
-                        var answer: [UInt8] = []
-                        for b in line + [0x0A] { app.receive(b) { answer += $0 } }
-                        if answer.last == 0x0A { answer.removeLast() }
-                        return answer
-                    }
-                }
-                _ = app.poll(now: UInt32(truncatingIfNeeded: now), alert: app.chip.bus.chip.alert) { bytes in
-                    let text = String(decoding: bytes, as: UTF8.self)
-                    if text.contains(" trip ") { trips.append(text.trimmingCharacters(in: .whitespacesAndNewlines)) }
-                    FileHandle.standardOutput.write(Data(bytes))
+                // The board's FET-off lines to the emulated chip's pins.
+                app.chip.bus.chip.chargeOffPin = board.chargeOff
+                app.chip.bus.chip.dischargeOffPin = board.dischargeOff
+                board.alert = app.chip.bus.chip.alert
+                board.milliseconds = UInt32(truncatingIfNeeded: now)
+                app.pass(on: &board)
+                for line in board.takeLines() where line.contains(" trip ") {
+                    trips.append(line.trimmingCharacters(in: .whitespacesAndNewlines))
                 }
                 if realtime {
                     let due = start.addingTimeInterval(Double(now) / 1000 / speed)
@@ -190,5 +185,52 @@ extension FlexBMS {
                 say(String(decoding: data, as: UTF8.self))
             }
         }
+    }
+}
+
+/// The board of `flexbms emulate`: the console on a pty (or none), the simulated clock, the
+/// FET-off lines as values the loop hands to the emulated chip. Everything the application
+/// prints goes to the pty, as on the board's UART; its event lines also go to stdout (the
+/// run's log).
+struct HostBoard: DeviceBoard {
+    let console: TerminalPort?
+    var milliseconds: UInt32 = 0
+    var alert = false
+    var chargeOff = true
+    var dischargeOff = true
+    var pending: [UInt8] = []
+    var printed: [UInt8] = []
+
+    var afeAlert: Bool { alert }
+
+    mutating func read() -> UInt8? {
+        if pending.isEmpty, let console { pending = console.readAvailable() }
+        return pending.isEmpty ? nil : pending.removeFirst()
+    }
+
+    mutating func write(_ bytes: UnsafeRawBufferPointer) {
+        let data = Array(bytes)
+        console?.write(data.last == 0x0A ? Array(data.dropLast()) + [0x0D, 0x0A] : data)
+        if data.first == UInt8(ascii: "#") {
+            FileHandle.standardOutput.write(Data(data))
+            printed += data
+        }
+    }
+
+    mutating func forceFETsOff(charge: Bool, discharge: Bool) {
+        chargeOff = charge
+        dischargeOff = discharge
+    }
+
+    mutating func setLED(_ on: Bool) {}
+
+    mutating func kick() {}
+
+    /// The complete lines printed since the last call.
+    mutating func takeLines() -> [String] {
+        guard let end = printed.lastIndex(of: 0x0A) else { return [] }
+        let text = String(decoding: printed[...end], as: UTF8.self)
+        printed.removeSubrange(...end)
+        return text.split(separator: "\n").map(String.init)
     }
 }

@@ -167,6 +167,47 @@ struct DeviceApplicationTests {
     }
 }
 
+/// A board for `pass`: a console fed from a string, lines and LED recorded.
+struct TestBoard: DeviceBoard {
+    var milliseconds: UInt32 = 0
+    var input: [UInt8] = []
+    var output: [UInt8] = []
+    var afeAlert = false
+    var fetsOff = (charge: true, discharge: true)
+    var led = false
+    var ledOnPasses = 0
+    var kicks = 0
+
+    mutating func read() -> UInt8? { input.isEmpty ? nil : input.removeFirst() }
+    mutating func write(_ bytes: UnsafeRawBufferPointer) { output += bytes }
+    mutating func forceFETsOff(charge: Bool, discharge: Bool) { fetsOff = (charge, discharge) }
+    mutating func setLED(_ on: Bool) { led = on; if on { ledOnPasses += 1 } }
+    mutating func kick() { kicks += 1 }
+}
+
+struct MainLoopTests {
+    @Test func aPassServesTheConsoleDrivesTheLinesAndKicksTheWatchdog() throws {
+        var app = try DeviceApplicationTests.app(DeviceApplicationTests.board(.offgridDay, soc: 0.6))
+        var board = TestBoard()
+        board.input = Array("?Meas/rBmsState\n".utf8)
+        for t in stride(from: UInt32(10), through: 3000, by: 10) {
+            board.milliseconds = t
+            app.chip.bus.advance(to: UInt64(t))
+            app.chip.bus.chip.chargeOffPin = board.fetsOff.charge
+            app.chip.bus.chip.dischargeOffPin = board.fetsOff.discharge
+            app.pass(on: &board)
+        }
+        let text = String(decoding: board.output, as: UTF8.self)
+        #expect(text.contains(":85 "), "the GET is answered on the console: \(text)")
+        #expect(text.contains("#event t=0.0 state") || text.contains("#event t=0."), "\(text)")
+        #expect(board.kicks == 300, "one kick per pass")
+        #expect(board.fetsOff.charge == false && board.fetsOff.discharge == false, "lines released once the BMS closes the switches")
+        #expect(app.chip.bus.chip.chargeFET && app.chip.bus.chip.dischargeFET)
+        // The LED: on for the first 100 ms of each second once running normally.
+        #expect(board.ledOnPasses > 25 && board.ledOnPasses < 60, "\(board.ledOnPasses)")
+    }
+}
+
 /// The A/B record store: newest wins, a torn write loses only itself, a full page moves on.
 struct RecordStoreTests {
     func save(_ store: inout RecordStore<RAMFlash>, _ value: UInt8, length: Int = 100) throws {
