@@ -75,6 +75,9 @@ public struct DeviceApplication<Chip: AFEDriver, Flash: FlashMemory> {
     var lineBuffer = InlineArray<256, UInt8>(repeating: 0)
     var lineCount = 0
     var lastCommand: Command?
+    /// The chip's limits were (re)configured: say on the console if one lies below the
+    /// firmware's own, where the chip would trip first.
+    var chipLimitsToReport = false
 
     public enum SettingsSource: Sendable { case defaults, flash, flashRejected }
 
@@ -124,6 +127,7 @@ public struct DeviceApplication<Chip: AFEDriver, Flash: FlashMemory> {
         do {
             try chip.start()
             chipProtection = try chip.configure(AFEProtection(backingUp: node.model.bms.config))
+            chipLimitsToReport = true
             var balancing = AFEBalancing()
             balancing.automatic = false
             _ = try chip.configure(balancing)
@@ -195,6 +199,14 @@ public struct DeviceApplication<Chip: AFEDriver, Flash: FlashMemory> {
             node.model.log.append(e)
             printEvent(e, output: output)
         }
+        if chipLimitsToReport, let realised = chipProtection {
+            chipLimitsToReport = false
+            let c = node.model.bms.config.current
+            printLimitWarning("chg_overcurrent", chip: realised.chargeOvercurrent, config: c.chargeOvercurrent, output: output)
+            printLimitWarning("dis_overcurrent", chip: realised.dischargeOvercurrent, config: c.dischargeOvercurrent,
+                              output: output)
+            printLimitWarning("short_circuit", chip: realised.shortCircuit, config: c.shortCircuit, output: output)
+        }
         return fresh
     }
 
@@ -206,7 +218,10 @@ public struct DeviceApplication<Chip: AFEDriver, Flash: FlashMemory> {
         if node.model.configChanged {
             node.model.configChanged = false
             saveSettings()
-            if afeStarted { chipProtection = try? chip.configure(AFEProtection(backingUp: node.model.bms.config)) }
+            if afeStarted {
+                chipProtection = try? chip.configure(AFEProtection(backingUp: node.model.bms.config))
+                chipLimitsToReport = true
+            }
         }
     }
 
@@ -279,6 +294,26 @@ public struct DeviceApplication<Chip: AFEDriver, Flash: FlashMemory> {
             m.dischargeSwitchReadback = r.switches.discharge
         }
         return m
+    }
+
+    /// `#afe chg_overcurrent 12 A below the configured 100 A: the chip trips first` when the
+    /// chip cannot hold a current limit as high as the firmware's (its table ends lower on this
+    /// shunt), so a field engineer sees why the pack trips early; 5 % is the rounding allowed.
+    func printLimitWarning(_ name: StaticString, chip: Float, config: Float, output: (UnsafeRawBufferPointer) -> Void) {
+        guard chip < 0.95 * config else { return }
+        var buffer = InlineArray<96, UInt8>(repeating: 0)
+        let n = withUnsafeMutableBytes(of: &buffer) { raw in
+            var text = TextLine(raw.bindMemory(to: UInt8.self))
+            text.put("#afe ")
+            text.put(name)
+            text.put(" ")
+            text.number(UInt64(max(0, chip)))
+            text.put(" A below the configured ")
+            text.number(UInt64(max(0, config)))
+            text.put(" A: the chip trips first\n")
+            return text.count
+        }
+        withUnsafeBytes(of: &buffer) { raw in output(UnsafeRawBufferPointer(rebasing: raw[0..<n])) }
     }
 
     /// `#event t=12.3 trip CellOvervoltage cell 7 (state)`: one line per event, no allocation.

@@ -24,7 +24,7 @@ import PackSim
 import ThingSet
 
 #if !FLEXBMS_DEVICE
-typealias ImageBoard = EmulatedBoard<StandardProfile>
+typealias ImageBoard = EmulatedBoard<StandardProfile, BQ76952Emulator>
 typealias ImageApp = DeviceApplication<BQ76952Driver<ImageBoard>, BoardFlash>
 
 enum Scenario { case offgrid, overvoltage, short, afeSilent, settings, boot, bench }

@@ -99,7 +99,7 @@ extension FlexBMS {
             if let flash {
                 do { storage = try FileFlash(path: flash) } catch { throw CLIError("--flash: \(error)") }
             }
-            let driver = BQ76952Driver(bus: board, shuntResistance: 0.0003, cellMask: BQ76952Driver<EmulatedBoard<StandardProfile>>.cellMask(cells: cells))
+            let driver = BQ76952Driver(bus: board, shuntResistance: 0.0003, cellMask: BQ76952Driver<EmulatedBoard<StandardProfile, BQ76952Emulator>>.cellMask(cells: cells))
             var id = InlineArray<16, UInt8>(repeating: 0x30)
             for (k, c) in String(format: "%016llX", 0xF1E8_B500_0000_0000 | seed).utf8.prefix(16).enumerated() { id[k] = c }
             let tokens = AuthTokens(expert: "expert", manufacturer: "maker")
@@ -114,7 +114,7 @@ extension FlexBMS {
 
         /// The main loop of the image on the host: 10 ms polls, the pack following, the
         /// FET-off lines to the chip's pins, the console through a pty.
-        func drive<Flash: FlashMemory>(_ app: inout DeviceApplication<BQ76952Driver<EmulatedBoard<StandardProfile>>, Flash>,
+        func drive<Flash: FlashMemory>(_ app: inout DeviceApplication<BQ76952Driver<EmulatedBoard<StandardProfile, BQ76952Emulator>>, Flash>,
                                       faults: [Injected]) throws {
             let end = Quantity.duration(duration)!
             var pending = faults.sorted { $0.atMs < $1.atMs }

@@ -9,7 +9,7 @@ import ThingSet
 /// The device application on the emulated board: the same code as the firmware image, with
 /// the pack behind a BQ76952 emulator and the flash in RAM.
 struct DeviceApplicationTests {
-    typealias Board = EmulatedBoard<StandardProfile>
+    typealias Board = EmulatedBoard<StandardProfile, BQ76952Emulator>
     typealias App = DeviceApplication<BQ76952Driver<Board>, RAMFlash>
 
     static var defaults: BMSConfig { BMSConfig.preset(.lfp, cells: 16, capacityAh: 100)! }

@@ -1,13 +1,17 @@
 import AFE
 import BMSCore
 
-/// The virtual pack wired to a BQ76952 emulator: what a firmware image sees of a battery
-/// when it is run without hardware (in QEMU, or in host tests of the device application).
-/// The firmware reaches the pack only through I2C (this type is the bus) and the board's
-/// FET-off lines; the chip's FETs and bleed switches act on the pack, and the pack's cells,
-/// current and temperatures are the chip's analog inputs. The chip protects by itself.
-public struct EmulatedBoard<Profile: PowerProfile>: I2CBus {
-    public var chip: BQ76952Emulator
+/// The virtual pack wired to a chip emulator (BQ76952, bq769x0, ISL94202): what a firmware
+/// image sees of a battery when it is run without hardware (in QEMU, or in host tests of the
+/// device application). The firmware reaches the pack only through I2C (this type is the bus)
+/// and the board's FET-off lines; the chip's FETs and bleed switches act on the pack, and the
+/// pack's cells, current and temperatures are the chip's analog inputs. The chip protects by
+/// itself.
+public struct EmulatedBoard<Profile: PowerProfile, Chip: SimulatedChip>: I2CBus {
+    public var chip: Chip
+    /// The chip's input of each cell group (a pack of fewer cells than inputs leaves some
+    /// inputs unwired, where the chip's wiring rules say).
+    let inputOfGroup: InlineArray<16, Int8>
     public private(set) var pack: PackModel
     public var profile: Profile
     public private(set) var time: SimTime
@@ -21,7 +25,9 @@ public struct EmulatedBoard<Profile: PowerProfile>: I2CBus {
     public private(set) var current: Float = 0
     public private(set) var terminalVoltage: Float
 
-    public init(setup: SimulationSetup, profile: Profile, shuntResistance: Float = 0.0003) throws(SimulationError) {
+    /// The pack of `setup` behind `chip`, its groups on the inputs set in `inputMask` (bit n =
+    /// input n + 1), lowest first.
+    public init(setup: SimulationSetup, profile: Profile, chip: Chip, inputMask: UInt16) throws(SimulationError) {
         guard let parameters = CellParameters.of(setup.chemistry) else { throw .noCellModel }
         guard (1...16).contains(setup.cells), setup.parallel >= 1, setup.capacityAh > 0,
               setup.stepMilliseconds > 0 else { throw .badShape }
@@ -34,7 +40,15 @@ public struct EmulatedBoard<Profile: PowerProfile>: I2CBus {
         ambient = setup.ambient
         time = SimTime(milliseconds: 0)
         terminalVoltage = pack.stackVoltage
-        chip = BQ76952Emulator(shuntResistance: shuntResistance)
+        self.chip = chip
+        var inputs = InlineArray<16, Int8>(repeating: -1)
+        var g = 0
+        for k in 0..<16 where inputMask & (1 << UInt16(k)) != 0 && g < setup.cells {
+            inputs[g] = Int8(k)
+            g += 1
+        }
+        guard g == setup.cells else { throw .badShape }
+        inputOfGroup = inputs
         refreshChipInputs()
     }
 
@@ -67,7 +81,8 @@ public struct EmulatedBoard<Profile: PowerProfile>: I2CBus {
         // The short-circuit comparator acts within microseconds: let the chip see the surge
         // before the step's current flows.
         if requested < 0 && chip.dischargeFET {
-            chip.analog.current = requested
+            current = requested
+            refreshChipInputs()
             chip.tick(milliseconds: 0)
         }
         let charge = chip.chargeFET, discharge = chip.dischargeFET
@@ -75,7 +90,7 @@ public struct EmulatedBoard<Profile: PowerProfile>: I2CBus {
         if requested > 0 && !charge { requested = 0 }
         let throughDiode = (requested > 0 && !discharge) || (requested < 0 && !charge)
         current = requested
-        pack.bleedMask = chip.balancing
+        pack.bleedMask = bleedingGroups
         _ = pack.step(current: requested, ambient: ambient)
         pack.stepPowerStage(current: requested, diodeConducting: throughDiode, ambient: ambient)
         let closed = Float(Int(charge ? 1 : 0) + Int(discharge ? 1 : 0))
@@ -85,15 +100,24 @@ public struct EmulatedBoard<Profile: PowerProfile>: I2CBus {
         chip.tick(milliseconds: UInt32(truncatingIfNeeded: stepMilliseconds))
     }
 
+    /// The groups whose inputs the chip bleeds.
+    var bleedingGroups: UInt16 {
+        let inputs = chip.bleeding
+        var groups: UInt16 = 0
+        for g in 0..<pack.groupCount where inputs & (1 << UInt16(inputOfGroup[g])) != 0 { groups |= 1 << UInt16(g) }
+        return groups
+    }
+
     mutating func refreshChipInputs() {
-        for g in 0..<pack.groupCount { chip.analog.cellVoltages[g] = pack.groups[g].voltage }
-        chip.analog.current = current
-        chip.analog.packVoltage = terminalVoltage
+        var inputs = InlineArray<16, Float>(repeating: 0)
+        for g in 0..<pack.groupCount { inputs[Int(inputOfGroup[g])] = pack.groups[g].voltage }
+        var thermistors = InlineArray<3, Float>(repeating: ambient)
         let layout = pack.thermistors
-        for s in 0..<min(layout.cellSensorCount, 2) {
-            chip.analog.thermistors[s] = pack.groups[Int(layout.cellSensorGroups[s])].temperature
+        for s in 0..<min(layout.cellSensorCount, 3) {
+            thermistors[s] = pack.groups[Int(layout.cellSensorGroups[s])].temperature
         }
-        chip.analog.internalTemperature = pack.boardTemperature
+        chip.sense(inputs: inputs, current: current, packVoltage: terminalVoltage, thermistors: thermistors,
+                   dieTemperature: pack.boardTemperature)
     }
 
     // I2C goes to the chip.
@@ -101,5 +125,14 @@ public struct EmulatedBoard<Profile: PowerProfile>: I2CBus {
 
     public mutating func writeRead(_ address: UInt8, _ data: I2CBytes, readCount: Int) throws(I2CError) -> I2CBytes {
         try chip.writeRead(address, data, readCount: readCount)
+    }
+}
+
+extension EmulatedBoard where Chip == BQ76952Emulator {
+    /// The pack behind a BQ76952 on a board with this shunt, wired by TI's rule (the top cell
+    /// on VC16).
+    public init(setup: SimulationSetup, profile: Profile, shuntResistance: Float = 0.0003) throws(SimulationError) {
+        try self.init(setup: setup, profile: profile, chip: BQ76952Emulator(shuntResistance: shuntResistance),
+                      inputMask: BQ76952Driver<BQ76952Emulator>.cellMask(cells: setup.cells))
     }
 }
