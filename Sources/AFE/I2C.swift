@@ -53,3 +53,30 @@ public struct CRC8: Sendable {
         value = c
     }
 }
+
+extension I2CBus {
+    /// Writes `register` and reads `count` bytes back in one transfer. In CRC mode (TI's
+    /// monitors) each byte comes with a CRC-8: the first covers `prefix` and the byte, every
+    /// later one its byte alone; a wrong CRC or a short answer is `.corrupted`.
+    mutating func readChecked(_ address: UInt8, register: UInt8, count: Int, crcMode: Bool,
+                              prefix: I2CBytes) throws(AFEError) -> I2CBytes {
+        var request = I2CBytes()
+        request.append(register)
+        let raw: I2CBytes
+        do { raw = try writeRead(address, request, readCount: crcMode ? 2 * count : count) } catch { throw .bus(error) }
+        guard crcMode else {
+            guard raw.count == count else { throw .corrupted }
+            return raw
+        }
+        guard raw.count == 2 * count else { throw .corrupted }
+        var out = I2CBytes()
+        for k in 0..<count {
+            var crc = CRC8()
+            if k == 0 { for j in 0..<prefix.count { crc.add(prefix[j]) } }
+            crc.add(raw[2 * k])
+            guard crc.value == raw[2 * k + 1] else { throw .corrupted }
+            out.append(raw[2 * k])
+        }
+        return out
+    }
+}

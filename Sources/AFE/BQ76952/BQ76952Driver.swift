@@ -267,31 +267,14 @@ public struct BQ76952Driver<Bus: I2CBus>: AFEDriver {
 
     func clampSigned(_ x: Float, _ lo: Float, _ hi: Float) -> Int { Int(max(lo, min(hi, x.rounded()))) }
 
-    /// Reads `count` bytes of direct commands from `register` on, checking CRCs in CRC mode.
+    /// Reads `count` bytes of direct commands from `register` on; in CRC mode the first CRC
+    /// covers the write address, the register, the read address and the first byte.
     mutating func readDirect(_ register: UInt8, count: Int) throws(AFEError) -> I2CBytes {
-        var request = I2CBytes()
-        request.append(register)
-        let raw: I2CBytes
-        do { raw = try bus.writeRead(BQ76952.i2cAddress, request, readCount: crcMode ? 2 * count : count) }
-        catch { throw .bus(error) }
-        guard crcMode else {
-            guard raw.count == count else { throw .corrupted }
-            return raw
-        }
-        guard raw.count == 2 * count else { throw .corrupted }
-        var out = I2CBytes()
-        for k in 0..<count {
-            var crc = CRC8()
-            if k == 0 {
-                crc.add(BQ76952.i2cAddress << 1)
-                crc.add(register)
-                crc.add(BQ76952.i2cAddress << 1 | 1)
-            }
-            crc.add(raw[2 * k])
-            guard crc.value == raw[2 * k + 1] else { throw .corrupted }
-            out.append(raw[2 * k])
-        }
-        return out
+        var prefix = I2CBytes()
+        prefix.append(BQ76952.i2cAddress << 1)
+        prefix.append(register)
+        prefix.append(BQ76952.i2cAddress << 1 | 1)
+        return try bus.readChecked(BQ76952.i2cAddress, register: register, count: count, crcMode: crcMode, prefix: prefix)
     }
 
     /// Writes bytes to consecutive registers from `register` on, with CRCs in CRC mode.

@@ -292,25 +292,9 @@ public struct BQ769x0Driver<Bus: I2CBus>: AFEDriver {
     /// pairs read this way are atomic, §8.5.1), checking CRCs in CRC mode: the first over the
     /// read address and the byte, the others over their byte.
     mutating func readRegisters(_ register: UInt8, count: Int) throws(AFEError) -> I2CBytes {
-        var request = I2CBytes()
-        request.append(register)
-        let raw: I2CBytes
-        do { raw = try bus.writeRead(address, request, readCount: crcMode ? 2 * count : count) }
-        catch { throw .bus(error) }
-        guard crcMode else {
-            guard raw.count == count else { throw .corrupted }
-            return raw
-        }
-        guard raw.count == 2 * count else { throw .corrupted }
-        var out = I2CBytes()
-        for k in 0..<count {
-            var crc = CRC8()
-            if k == 0 { crc.add(address << 1 | 1) }
-            crc.add(raw[2 * k])
-            guard crc.value == raw[2 * k + 1] else { throw .corrupted }
-            out.append(raw[2 * k])
-        }
-        return out
+        var prefix = I2CBytes()
+        prefix.append(address << 1 | 1)
+        return try bus.readChecked(address, register: register, count: count, crcMode: crcMode, prefix: prefix)
     }
 
     /// Writes one register, with its CRC over address, register and data in CRC mode.
