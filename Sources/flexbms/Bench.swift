@@ -50,11 +50,7 @@ extension FlexBMS.Bench {
             var simulation = try Simulation(setup: setup, profile: profile)
             let report = SimulationRunner.run(&simulation, durationMs: UInt64(days) * 86_400_000,
                                               sampleMs: 3_600_000, profileName: "offgrid-day")
-            #if DEBUG
-            let build = "debug"
-            #else
-            let build = "release"
-            #endif
+            let build = benchBuild
             let steps = Double(report.stats.steps)
             let yearWall = report.wallSeconds * 365 / Double(days)
             print("""
@@ -129,12 +125,8 @@ extension FlexBMS.Bench {
                 while bms.nextEvent() != nil { events += 1 }
             }
             let elapsed = clock.now - start
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            #if DEBUG
-            let build = "debug"
-            #else
-            let build = "release"
-            #endif
+            let seconds = benchSeconds(elapsed)
+            let build = benchBuild
             print("""
                 {
                   "benchmark": "core",
@@ -209,13 +201,9 @@ extension FlexBMS.Bench {
                 latencies.append(Double(d.components.seconds) * 1e6 + Double(d.components.attoseconds) / 1e12)
             }
             let total = clock.now - start
-            let seconds = Double(total.components.seconds) + Double(total.components.attoseconds) / 1e18
+            let seconds = benchSeconds(total)
             latencies.sort()
-            #if DEBUG
-            let build = "debug"
-            #else
-            let build = "release"
-            #endif
+            let build = benchBuild
             print("""
                 {
                   "benchmark": "thingset",
@@ -353,16 +341,12 @@ extension FlexBMS.Bench {
                 _ = app.poll(now: now, alert: false) { _ in events += 1 }
             }
             let elapsed = clock.now - start
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let seconds = benchSeconds(elapsed)
             let transfers = Double(app.chip.bus.transfers) / Double(steps)
             let bytes = Double(app.chip.bus.bytes) / Double(steps)
             // On the wire each byte is 9 clocks, plus a start, an address byte and a stop per transfer.
             let busMs = (bytes * 9 + transfers * (9 + 2)) / 400_000 * 1000
-            #if DEBUG
-            let build = "debug"
-            #else
-            let build = "release"
-            #endif
+            let build = benchBuild
             print("""
                 {
                   "benchmark": "step",
@@ -401,4 +385,16 @@ struct CountingBus: I2CBus {
         bytes += data.count + readCount
         return try chip.writeRead(address, data, readCount: readCount)
     }
+}
+
+/// The build a benchmark ran in, for its JSON: numbers from a debug build mean little.
+#if DEBUG
+let benchBuild = "debug"
+#else
+let benchBuild = "release"
+#endif
+
+/// A measured duration in seconds.
+func benchSeconds(_ d: Duration) -> Double {
+    Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
 }
