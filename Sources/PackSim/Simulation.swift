@@ -159,11 +159,7 @@ public struct Simulation<Profile: PowerProfile> {
 
         // Resolve the bus: the source holds the terminals at its voltage limit at most.
         let loadA = demand.loadW / volts
-        var sourceA: Float = 0
-        if demand.sourceW > 0 {
-            let holdingA = (demand.sourceVoltageLimit - emf) / resistance + loadA
-            sourceA = max(0, min(demand.sourceW / volts, min(demand.sourceCurrentLimit + loadA, holdingA)))
-        }
+        let sourceA = demand.sourceCurrent(loadA: loadA, emf: emf, resistance: resistance, volts: volts)
         return finishStep(current: sourceA - loadA, dt: dt, ambient: ambient, volts: volts,
                           sourceVoltageLimit: demand.sourceVoltageLimit, busVoltage: nil)
     }

@@ -72,12 +72,7 @@ public struct EmulatedBoard<Profile: PowerProfile, Chip: SimulatedChip>: I2CBus 
         if chargerOvervoltage { demand.sourceVoltageLimit *= 1.2 }
         // A short: what the cells' own resistance and 2 mΩ of wiring let through.
         let loadA = loadShort ? emf / (resistance + 0.002) : demand.loadW / volts
-        var sourceA: Float = 0
-        if demand.sourceW > 0 {
-            let holdingA = (demand.sourceVoltageLimit - emf) / resistance + loadA
-            sourceA = max(0, min(demand.sourceW / volts, min(demand.sourceCurrentLimit + loadA, holdingA)))
-        }
-        var requested = sourceA - loadA
+        var requested = demand.sourceCurrent(loadA: loadA, emf: emf, resistance: resistance, volts: volts) - loadA
         // The short-circuit comparator acts within microseconds: let the chip see the surge
         // before the step's current flows.
         if requested < 0 && chip.dischargeFET {

@@ -15,6 +15,17 @@ public struct TerminalDemand: Sendable {
 
 /// A source of terminal demands over time: the built-in profiles and recorded ones (a CSV
 /// file on the host) conform. Called once per step, in time order.
+extension TerminalDemand {
+    /// The source's current into the terminals, A, with `loadA` drawn there: what it offers
+    /// (`sourceW` at the terminal voltage `volts`), within its current limit, and no more than
+    /// holds the terminals at its voltage limit across the pack's Thevenin source.
+    func sourceCurrent(loadA: Float, emf: Float, resistance: Float, volts: Float) -> Float {
+        guard sourceW > 0 else { return 0 }
+        let holdingA = (sourceVoltageLimit - emf) / resistance + loadA
+        return max(0, min(sourceW / volts, min(sourceCurrentLimit + loadA, holdingA)))
+    }
+}
+
 public protocol PowerProfile {
     mutating func demand(at time: SimTime) -> TerminalDemand
 }
