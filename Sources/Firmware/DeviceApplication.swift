@@ -1,5 +1,6 @@
 import AFE
 import BMSCore
+import Inverter
 import ThingSet
 
 /// The periodic tasks of the device: the protection path on every poll (at once when the AFE
@@ -58,6 +59,9 @@ public struct DeviceApplication<Chip: AFEDriver, Flash: FlashMemory> {
     public private(set) var stateRestored = false
     public var node: ThingSetNode<BMSObjects>
     public var console = Console()
+    /// The inverter on the CAN bus, when one is configured: the low-voltage CAN frames of its
+    /// profile, its keep-alive watched.
+    public var inverter: InverterBridge?
     public var scheduler: Scheduler
     /// The limits the AFE enforces by itself, as it realised them.
     public private(set) var chipProtection: AFEProtection?
@@ -82,8 +86,9 @@ public struct DeviceApplication<Chip: AFEDriver, Flash: FlashMemory> {
     public enum SettingsSource: Sendable { case defaults, flash, flashRejected }
 
     public init(chip: Chip, flash: Flash, defaults: BMSConfig, nodeID: InlineArray<16, UInt8>, tokens: AuthTokens,
-                now: UInt32) throws(ConfigError) {
+                now: UInt32, inverter: InverterSettings? = nil) throws(ConfigError) {
         self.chip = chip
+        self.inverter = inverter.map { InverterBridge(settings: $0) }
         self.flash = flash
         let (config, source) = Self.loadSettings(from: flash, over: defaults)
         settingsSource = source
@@ -162,9 +167,24 @@ public struct DeviceApplication<Chip: AFEDriver, Flash: FlashMemory> {
         }
         let now = board.milliseconds
         _ = poll(now: now, alert: board.afeAlert) { board.write($0) }
+        if inverter != nil { serveInverter(on: &board, now: now) }
         board.forceFETsOff(charge: forceChargeOff, discharge: forceDischargeOff)
         board.setLED(forceChargeOff && forceDischargeOff || now % 1000 < 100)
         board.kick()
+    }
+
+    /// The inverter's side of a pass: its keep-alives in (`inverter_heard` after a silence),
+    /// `inverter_silent` when they stop, and the frames that have fallen due out.
+    mutating func serveInverter<Board: DeviceBoard>(on board: inout Board, now: UInt32) {
+        let time = Timestamp(milliseconds: now)
+        while let frame = board.receiveFrame() {
+            if inverter!.receive(frame, now: time) == .heard { node.model.bms.recordInverter(heard: true, at: time) }
+        }
+        if inverter!.pollKeepAlive(now: time) == .silent {
+            let seconds = Float(Int(inverter!.keepAlive.timeoutMs)) / 1000
+            node.model.bms.recordInverter(heard: false, silentSeconds: seconds, at: time)
+        }
+        while let (frame, _) = inverter!.nextFrame(now: time) { board.send(frame, at: now) }
     }
 
     /// One control step: read, decide, command.
@@ -182,6 +202,7 @@ public struct DeviceApplication<Chip: AFEDriver, Flash: FlashMemory> {
         node.model.now = Timestamp(milliseconds: now)
         node.model.measurement = lastMeasurement
         let command = node.model.bms.step(lastMeasurement, now: Timestamp(milliseconds: now))
+        inverter?.update(node.model.bms, now: Timestamp(milliseconds: now))
         // The FET-off lines back up the I2C command: asserted whenever a switch must be open,
         // and the only way to open them while the AFE does not answer.
         forceChargeOff = !command.switches.chargeOn

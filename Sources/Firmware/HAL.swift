@@ -1,4 +1,5 @@
 import AFE
+import Inverter
 
 /// The hardware the firmware application talks to, as small protocols: each has an MCU
 /// implementation (Sources/FirmwareImage over Sources/Board) and a host one (the virtual
@@ -50,6 +51,14 @@ public protocol Watchdog {
     mutating func kick()
 }
 
+/// The CAN bus to the inverter (500 kbit/s, 11-bit IDs).
+public protocol CANController {
+    /// Sends a frame; `milliseconds` is the board clock (for boards that log the bus).
+    mutating func send(_ frame: InverterFrame, at milliseconds: UInt32)
+    /// The next received frame, or `nil`.
+    mutating func receiveFrame() -> InverterFrame?
+}
+
 /// Everything the main loop needs of a board besides the AFE (behind its driver) and the
 /// flash (owned by the application).
-public typealias DeviceBoard = SerialPort & BoardPins & Clock & Watchdog
+public typealias DeviceBoard = SerialPort & BoardPins & Clock & Watchdog & CANController

@@ -1,6 +1,7 @@
 import AFE
 import Board
 import Firmware
+import Inverter
 
 /// The settings flash of the board (Sources/Board: on QEMU, RAM mirrored to a host file).
 struct BoardFlash: FlashMemory {
@@ -80,4 +81,66 @@ struct MCUBoard: DeviceBoard {
     mutating func setLED(_ on: Bool) { board_led(on ? 1 : 0) }
 
     mutating func kick() { board_watchdog_kick() }
+
+    #if FLEXBMS_DEVICE
+    // The STM32G0B1's FDCAN has no driver yet: the device image is built without an inverter,
+    // so nothing is ever sent here.
+    mutating func send(_ frame: InverterFrame, at milliseconds: UInt32) {}
+    #else
+    /// The QEMU boards have no CAN controller: a frame goes to the console as
+    /// `#can <ms> <ID> <data>` (hex), which scripts/firmware-scenarios turns into a candump log
+    /// for cantools.
+    mutating func send(_ frame: InverterFrame, at milliseconds: UInt32) {
+        var line = ConsoleLine()
+        line.put("#can ")
+        line.decimal(milliseconds)
+        line.put(" ")
+        line.hex(UInt32(frame.id), digits: 3)
+        line.put(" ")
+        for k in 0..<frame.count { line.hex(UInt32(frame[k]), digits: 2) }
+        line.put("\n")
+        line.write()
+    }
+    #endif
+
+    /// Nothing is received: no inverter sends keep-alives into the QEMU board.
+    mutating func receiveFrame() -> InverterFrame? { nil }
+}
+
+/// A console line built without allocation (a struct, not nested functions capturing locals:
+/// those capture boxes, which Embedded Swift puts on a heap).
+struct ConsoleLine {
+    var bytes = InlineArray<48, UInt8>(repeating: 0)
+    var count = 0
+
+    mutating func byte(_ b: UInt8) {
+        guard count < 48 else { return }
+        bytes[count] = b
+        count += 1
+    }
+
+    mutating func put(_ s: StaticString) {
+        for k in 0..<s.utf8CodeUnitCount { byte(s.utf8Start[k]) }
+    }
+
+    mutating func decimal(_ value: UInt32) {
+        var digits = InlineArray<10, UInt8>(repeating: 0)
+        var n = 0, v = value
+        repeat { digits[n] = UInt8(v % 10) + 0x30; v /= 10; n += 1 } while v > 0
+        while n > 0 { n -= 1; byte(digits[n]) }
+    }
+
+    mutating func hex(_ value: UInt32, digits: Int) {
+        var k = digits
+        while k > 0 {
+            k -= 1
+            let d = UInt8((value >> UInt32(4 * k)) & 0xF)
+            byte(d < 10 ? 0x30 + d : 0x37 + d)
+        }
+    }
+
+    mutating func write() {
+        let n = count
+        withUnsafeBytes(of: &bytes) { raw in writeConsole(UnsafeRawBufferPointer(rebasing: raw[0..<n])) }
+    }
 }

@@ -13,6 +13,8 @@
 //   afe-silent      the AFE stops answering: afe_silent, FETs off through the FET-off lines
 //   settings        run 2 s with console input (ThingSet text on the UART), save, exit
 //   boot            boot and print where the settings came from and sCellOvervoltage_V
+//   inverter        a Victron inverter on the CAN bus (frames printed as `#can` lines), a
+//                   short at 6 s: the discharge limit goes to zero
 //   bench           instructions per control step, with QEMU's -icount shift=0
 //                   (FIRMWARE_ICOUNT=1): 1 ms of the board clock = 10^6 instructions
 // Exit code 0 is a pass; 1 a failed check (the line before says which).
@@ -20,6 +22,7 @@ import AFE
 import BMSCore
 import Board
 import Firmware
+import Inverter
 import PackSim
 import ThingSet
 
@@ -27,7 +30,7 @@ import ThingSet
 typealias ImageBoard = EmulatedBoard<StandardProfile, BQ76952Emulator>
 typealias ImageApp = DeviceApplication<BQ76952Driver<ImageBoard>, BoardFlash>
 
-enum Scenario { case offgrid, overvoltage, short, afeSilent, settings, boot, bench }
+enum Scenario { case offgrid, overvoltage, short, afeSilent, settings, boot, bench, inverter }
 
 @main struct FirmwareImage {
     static func main() {
@@ -45,10 +48,11 @@ enum Scenario { case offgrid, overvoltage, short, afeSilent, settings, boot, ben
             if firstWord(words, is: "settings") { return .settings }
             if firstWord(words, is: "boot") { return .boot }
             if firstWord(words, is: "bench") { return .bench }
+            if firstWord(words, is: "inverter") { return .inverter }
             return nil
         }
         guard let scenario else {
-            print("unknown scenario; one of: offgrid overvoltage short afe-silent settings boot bench")
+            print("unknown scenario; one of: offgrid overvoltage short afe-silent settings boot bench inverter")
             exit(2)
         }
         print("FlexBMS firmware 0.7.0, 16s LFP 100 Ah on an emulated BQ76952")
@@ -79,7 +83,8 @@ enum Scenario { case offgrid, overvoltage, short, afeSilent, settings, boot, ben
         id[15] = 0x31
         guard let app = try? ImageApp(chip: BQ76952Driver(bus: board, shuntResistance: 0.0003), flash: BoardFlash(),
                                       defaults: defaults, nodeID: id,
-                                      tokens: AuthTokens(expert: "expert", manufacturer: "maker"), now: 0) else {
+                                      tokens: AuthTokens(expert: "expert", manufacturer: "maker"), now: 0,
+                                      inverter: scenario == .inverter ? InverterSettings(profile: .victron) : nil) else {
             print("the settings do not make a valid configuration")
             return false
         }
@@ -145,6 +150,12 @@ enum Scenario { case offgrid, overvoltage, short, afeSilent, settings, boot, ben
         case .bench:
             run.until(2000)
             return bench(&run.app)
+        case .inverter:
+            run.until(6000)
+            guard check(run.dischargeFET, "discharge closed before the short") else { return false }
+            run.app.chip.bus.loadShort = true
+            run.until(12_000)
+            return check(!run.dischargeFET, "the chip opened discharge; the frames tell the inverter")
         }
     }
 

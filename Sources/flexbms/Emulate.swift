@@ -4,6 +4,7 @@ import BMSCore
 import Firmware
 import FlexBMSLink
 import FlexBMSTools
+import Inverter
 import Foundation
 import PackSim
 import ThingSet
@@ -38,6 +39,10 @@ extension FlexBMS {
         var flash: String?
         @Option(help: "Inject a fault: short@TIME, afe-silent@TIME, or cell-high:N@TIME (cell N, 1-based, jumps to 99.5 % SOC) (repeatable).")
         var fault: [String] = []
+        @Option(help: "Put an inverter on the CAN bus speaking this profile: pylon, victron or sma.")
+        var inverter: String?
+        @Option(name: .customLong("can-log"), help: "With --inverter: write every frame on the inverter bus to this file in candump log format.")
+        var canLog: String?
         @Flag(help: "Run in real time (see --speed) with the console on a pseudo-terminal (its path is printed).")
         var realtime = false
         @Option(help: "With --realtime: simulated seconds per second of wall time.")
@@ -103,11 +108,22 @@ extension FlexBMS {
             var id = InlineArray<16, UInt8>(repeating: 0x30)
             for (k, c) in String(format: "%016llX", 0xF1E8_B500_0000_0000 | seed).utf8.prefix(16).enumerated() { id[k] = c }
             let tokens = AuthTokens(expert: "expert", manufacturer: "maker")
+            var settings: InverterSettings?
+            if let name = inverter {
+                guard let profile = InverterProfile.allCases.first(where: { "\($0.name)" == name }) else {
+                    throw CLIError("--inverter must be one of " + InverterProfile.allCases.map { "\($0.name)" }.joined(separator: ", ") + ", got \(name)")
+                }
+                settings = InverterSettings(profile: profile)
+            } else if canLog != nil {
+                throw CLIError("--can-log needs --inverter")
+            }
             if let storage {
-                var app = try DeviceApplication(chip: driver, flash: storage, defaults: defaults, nodeID: id, tokens: tokens, now: 0)
+                var app = try DeviceApplication(chip: driver, flash: storage, defaults: defaults, nodeID: id, tokens: tokens,
+                                                now: 0, inverter: settings)
                 try drive(&app, faults: faults())
             } else {
-                var app = try DeviceApplication(chip: driver, flash: RAMFlash(), defaults: defaults, nodeID: id, tokens: tokens, now: 0)
+                var app = try DeviceApplication(chip: driver, flash: RAMFlash(), defaults: defaults, nodeID: id, tokens: tokens,
+                                                now: 0, inverter: settings)
                 try drive(&app, faults: faults())
             }
         }
@@ -131,6 +147,9 @@ extension FlexBMS {
             say(app.stateRestored ? "state: restored" : "state: none")
             var trips: [String] = []
             var board = HostBoard(console: console)
+            if let canLog {
+                do { board.canLog = try CANLogWriter(path: canLog) } catch { throw CLIError("--can-log: \(error)") }
+            }
             let start = Date()
             var now: UInt64 = 0
             while now < end {
@@ -159,6 +178,7 @@ extension FlexBMS {
                     if wait > 0 { Thread.sleep(forTimeInterval: min(wait, 0.05)) }
                 }
             }
+            if board.canLog != nil { try? board.canLog!.flush() }
             if json {
                 let r = app.lastReading
                 let p = app.chipProtection
@@ -174,6 +194,7 @@ extension FlexBMS {
                     "afe_failures": Int(app.afeFailures),
                     "control_steps": Int(app.scheduler.controlSteps),
                     "overruns": Int(app.scheduler.overruns),
+                    "inverter_frames": board.framesSent,
                     "cell_min_v": r.map { reading in Double((0..<reading.cellCount).map { reading.cellVoltages[$0] }.min() ?? 0) } ?? NSNull(),
                     "chip_protection": p.map { [
                         "cell_overvoltage_v": Double($0.cellOvervoltage), "cell_undervoltage_v": Double($0.cellUndervoltage),
@@ -225,6 +246,17 @@ struct HostBoard: DeviceBoard {
     mutating func setLED(_ on: Bool) {}
 
     mutating func kick() {}
+
+    /// The inverter's bus: frames into the candump log, if one is kept.
+    var canLog: CANLogWriter?
+    var framesSent = 0
+
+    mutating func send(_ frame: InverterFrame, at milliseconds: UInt32) {
+        framesSent += 1
+        canLog?.write(frame, atMilliseconds: UInt64(milliseconds))
+    }
+
+    mutating func receiveFrame() -> InverterFrame? { nil }
 
     /// The complete lines printed since the last call.
     mutating func takeLines() -> [String] {

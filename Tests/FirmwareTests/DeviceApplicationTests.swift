@@ -1,4 +1,5 @@
 import AFE
+import Inverter
 import BMSCore
 import FlexBMSTools
 import PackSim
@@ -183,6 +184,10 @@ struct TestBoard: DeviceBoard {
     mutating func forceFETsOff(charge: Bool, discharge: Bool) { fetsOff = (charge, discharge) }
     mutating func setLED(_ on: Bool) { led = on; if on { ledOnPasses += 1 } }
     mutating func kick() { kicks += 1 }
+    var sent: [(ms: UInt32, frame: InverterFrame)] = []
+    var received: [InverterFrame] = []
+    mutating func send(_ frame: InverterFrame, at milliseconds: UInt32) { sent.append((milliseconds, frame)) }
+    mutating func receiveFrame() -> InverterFrame? { received.isEmpty ? nil : received.removeFirst() }
 }
 
 struct MainLoopTests {
@@ -205,6 +210,32 @@ struct MainLoopTests {
         #expect(app.chip.bus.chip.chargeFET && app.chip.bus.chip.dischargeFET)
         // The LED: on for the first 100 ms of each second once running normally.
         #expect(board.ledOnPasses > 25 && board.ledOnPasses < 60, "\(board.ledOnPasses)")
+    }
+}
+
+extension MainLoopTests {
+    @Test func theInverterGetsItsFramesAndItsKeepAliveIsHeard() throws {
+        var id = InlineArray<16, UInt8>(repeating: 0x30)
+        id[15] = 0x31
+        var app = try DeviceApplication(chip: BQ76952Driver(bus: DeviceApplicationTests.board(.offgridDay, soc: 0.6),
+                                                            shuntResistance: 0.0003),
+                                        flash: RAMFlash(), defaults: DeviceApplicationTests.defaults, nodeID: id,
+                                        tokens: AuthTokens(expert: "expert", manufacturer: "maker"), now: 0,
+                                        inverter: InverterSettings(profile: .pylon))
+        var board = TestBoard()
+        for t in stride(from: UInt32(10), through: 3000, by: 10) {
+            board.milliseconds = t
+            if t == 1500 { board.received.append(InverterFrame(id: 0x305, data: [0, 0, 0, 0, 0, 0, 0, 0])) }
+            app.chip.bus.advance(to: UInt64(t))
+            app.chip.bus.chip.forceOff(charge: board.fetsOff.charge, discharge: board.fetsOff.discharge)
+            app.pass(on: &board)
+        }
+        let ids = Set(board.sent.map { $0.frame.id })
+        #expect(ids == [0x351, 0x355, 0x356, 0x359, 0x35C, 0x35E], "the Pylon set: \(ids.sorted())")
+        let limits = board.sent.filter { $0.frame.id == 0x351 }
+        #expect(limits.count >= 2 && limits.count <= 4, "about one 0x351 a second: \(limits.count)")
+        let text = String(decoding: board.output, as: UTF8.self)
+        #expect(text.contains("inverter_heard"), "\(text)")
     }
 }
 

@@ -152,13 +152,13 @@ public struct CANLogError: Error, CustomStringConvertible {
 
 /// candump's log format (`candump -l`): `(seconds.micros) can0 351#1402E803DC05CC01`, the
 /// times counted from the start of the run. Buffered: a week of frames is millions of lines.
-struct CANLogWriter {
+public struct CANLogWriter {
     let handle: FileHandle
     let path: String
     var buffer: [UInt8] = []
     var failed: String?
 
-    init(path: String) throws(CANLogError) {
+    public init(path: String) throws(CANLogError) {
         guard FileManager.default.createFile(atPath: path, contents: nil),
               let h = FileHandle(forWritingAtPath: path) else {
             throw CANLogError(description: "--can-log: cannot create \(path)")
@@ -170,7 +170,7 @@ struct CANLogWriter {
 
     static let digits = Array("0123456789ABCDEF".utf8)
 
-    mutating func write(_ frame: InverterFrame, atMilliseconds ms: UInt64) {
+    public mutating func write(_ frame: InverterFrame, atMilliseconds ms: UInt64) {
         buffer.append(UInt8(ascii: "("))
         let seconds = String(ms / 1000)
         for _ in seconds.count..<10 { buffer.append(UInt8(ascii: "0")) }
@@ -190,7 +190,7 @@ struct CANLogWriter {
         if buffer.count >= 1 << 16 { try? flush() }
     }
 
-    mutating func flush() throws(CANLogError) {
+    public mutating func flush() throws(CANLogError) {
         guard failed == nil else { throw CANLogError(description: failed!) }
         guard !buffer.isEmpty else { return }
         do {
