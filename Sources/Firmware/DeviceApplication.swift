@@ -3,9 +3,9 @@ import BMSCore
 import Inverter
 import ThingSet
 
-/// The periodic tasks of the device: the protection path on every poll (at once when the AFE
-/// raises ALERT), the control step every 100 ms, the slow tasks (persistence, the LED) every
-/// second. Cooperative: a task runs to its end; a late task runs once, not to catch up.
+/// The periodic tasks of the device: the control step every 100 ms (at once when the AFE
+/// raises ALERT: the fast protection path), the slow tasks (persistence, the chip's new limits)
+/// every second. Cooperative: a task runs to its end; a late task runs once, not to catch up.
 public struct Scheduler: Sendable {
     public static let controlPeriodMs: UInt32 = 100
     public static let slowPeriodMs: UInt32 = 1000
@@ -41,7 +41,7 @@ public struct Scheduler: Sendable {
 }
 
 /// The device application: AFE → BMSCore → AFE every 100 ms, the console (ThingSet text and
-/// PAYG tokens) on a serial port, settings and state in flash. Generic over the hardware, so
+/// PAYG tokens) on a serial port, the inverter's CAN frames, settings and state in flash. Generic over the hardware, so
 /// the same code runs on the MCU, in QEMU and in host tests.
 public struct DeviceApplication<Chip: AFEDriver, Flash: FlashMemory> {
     public var chip: Chip
@@ -144,8 +144,8 @@ public struct DeviceApplication<Chip: AFEDriver, Flash: FlashMemory> {
     }
 
     /// Runs what is due at `now` (ms uptime). `alert` is the AFE's ALERT line: a protection
-    /// event in the chip, handled at once. Returns true when the control path ran its step
-    /// on fresh data or had nothing due — the main loop kicks the watchdog only then.
+    /// event in the chip, handled at once. Returns true when the control step ran on fresh
+    /// data or none was due (false: the AFE did not answer).
     public mutating func poll(now: UInt32, alert: Bool, output: (UnsafeRawBufferPointer) -> Void) -> Bool {
         var healthy = true
         if scheduler.controlDue(now, alert: alert) {
@@ -207,12 +207,19 @@ public struct DeviceApplication<Chip: AFEDriver, Flash: FlashMemory> {
         // and the only way to open them while the AFE does not answer.
         forceChargeOff = !command.switches.chargeOn
         forceDischargeOff = !command.switches.dischargeOn
-        if fresh {
-            if lastCommand?.switches != command.switches {
-                _ = try? chip.setSwitches(AFESwitches(charge: command.switches.chargeOn, discharge: command.switches.dischargeOn))
+        if fresh, let reading = lastReading {
+            // Sent when the command changes, and again while the chip's FETs differ from it:
+            // some chips (bq769x0) clear a FET on their own trip and only the host sets it
+            // again. After a failed write nothing is assumed: everything is sent next step.
+            let wanted = AFESwitches(charge: command.switches.chargeOn, discharge: command.switches.dischargeOn)
+            var written = true
+            if lastCommand?.switches != command.switches || reading.switches != wanted {
+                written = (try? chip.setSwitches(wanted)) != nil
             }
-            if lastCommand?.balanceMask != command.balanceMask { _ = try? chip.balance(command.balanceMask) }
-            lastCommand = command
+            if lastCommand?.balanceMask != command.balanceMask {
+                written = (try? chip.balance(command.balanceMask)) != nil && written
+            }
+            lastCommand = written ? command : nil
         } else {
             lastCommand = nil
         }

@@ -57,8 +57,17 @@ struct OtherChipsTests {
         let reading = try #require(app.lastReading)
         #expect(reading.cellCount == 15)
         #expect(abs(reading.cellVoltages[14] - app.chip.bus.pack.groups[14].voltage) < 0.01)
+        // The chip drops both FET bits by itself (as on its own trip, or a brown-out): the
+        // firmware, whose command has not changed, sees the FETs differ and sets them again.
+        var clear = I2CBytes()
+        clear.append(BQ769x0.Register.sysCtrl2)
+        clear.append(0)
+        try app.chip.bus.chip.write(BQ769x0.i2cAddress, clear)
+        #expect(!app.chip.bus.chip.chargeFET && !app.chip.bus.chip.dischargeFET)
+        out += Self.run(&app, from: 3000, ms: 300, chip: key)
+        #expect(app.chip.bus.chip.chargeFET && app.chip.bus.chip.dischargeFET, "set again by the host")
         app.chip.bus.loadShort = true
-        out += Self.run(&app, from: 3000, ms: 500, chip: key)
+        out += Self.run(&app, from: 3300, ms: 500, chip: key)
         #expect(!app.chip.bus.chip.dischargeFET, "the chip's SCD cut the short")
         #expect(app.bms.protection.active.contains(.shortCircuit), "\(out)")
         #expect(out.contains("trip short_circuit"))
