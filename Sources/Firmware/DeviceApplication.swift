@@ -82,6 +82,8 @@ public struct DeviceApplication<Chip: AFEDriver, Flash: FlashMemory> {
     /// The chip's limits were (re)configured: say on the console if one lies below the
     /// firmware's own, where the chip would trip first.
     var chipLimitsToReport = false
+    /// When the last `mLive` report went out.
+    var lastReport: UInt32 = 0
 
     public enum SettingsSource: Sendable { case defaults, flash, flashRejected }
 
@@ -154,6 +156,7 @@ public struct DeviceApplication<Chip: AFEDriver, Flash: FlashMemory> {
         if scheduler.slowDue(now) {
             slowTasks(now: now)
         }
+        report(now: now, output: output)
         return healthy
     }
 
@@ -236,6 +239,31 @@ public struct DeviceApplication<Chip: AFEDriver, Flash: FlashMemory> {
             printLimitWarning("short_circuit", chip: realised.shortCircuit, config: c.shortCircuit, output: output)
         }
         return fresh
+    }
+
+    /// The `mLive` report on the console, as the reference firmware sends it (ThingSet text
+    /// mode with its CRC, spec §9.4): every `_Reporting/mLive` period (at least 100 ms) while
+    /// enabled, and not while a shell-style client is on the port.
+    mutating func report(now: UInt32, output: (UnsafeRawBufferPointer) -> Void) {
+        guard node.model.reportEnable, console.unsolicitedOutputAllowed,
+              now &- lastReport >= max(100, node.model.reportPeriodMs) else { return }
+        lastReport = now
+        var buffer = InlineArray<1024, UInt8>(repeating: 0)
+        let n = withUnsafeMutableBytes(of: &buffer) { raw -> Int in
+            let out = raw.bindMemory(to: UInt8.self)
+            var n = node.report(0x31, text: true, into: UnsafeMutableBufferPointer(rebasing: out[0..<(out.count - 11)]))
+            guard n > 0 else { return 0 }
+            let crc = ThingSetCRC.crc32(UnsafeBufferPointer(rebasing: out[0..<n]))
+            let digits: StaticString = "0123456789ABCDEF"
+            out[n] = UInt8(ascii: " ")
+            for k in 0..<8 { out[n + 1 + k] = digits.utf8Start[Int((crc >> UInt32(28 - 4 * k)) & 0xF)] }
+            out[n + 9] = UInt8(ascii: "#")
+            out[n + 10] = 0x0A
+            n += 11
+            return n
+        }
+        guard n > 0 else { return }
+        withUnsafeBytes(of: &buffer) { raw in output(UnsafeRawBufferPointer(rebasing: raw[0..<n])) }
     }
 
     mutating func slowTasks(now: UInt32) {

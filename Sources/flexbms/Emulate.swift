@@ -211,8 +211,8 @@ extension FlexBMS {
 
 /// The board of `flexbms emulate`: the console on a pty (or none), the simulated clock, the
 /// FET-off lines as values the loop hands to the emulated chip. Everything the application
-/// prints goes to the pty, as on the board's UART; its event lines also go to stdout (the
-/// run's log).
+/// prints goes to the pty, as on the board's UART; its event and chip-warning lines also go to
+/// stdout (the run's log).
 struct HostBoard: DeviceBoard {
     let console: TerminalPort?
     var milliseconds: UInt32 = 0
@@ -232,7 +232,8 @@ struct HostBoard: DeviceBoard {
     mutating func write(_ bytes: UnsafeRawBufferPointer) {
         let data = Array(bytes)
         console?.write(data.last == 0x0A ? Array(data.dropLast()) + [0x0D, 0x0A] : data)
-        if data.first == UInt8(ascii: "#") {
+        // Events and the chip's warnings are the run's log; the mLive reports stay on the pty.
+        if data.starts(with: Array("#event".utf8)) || data.starts(with: Array("#afe".utf8)) {
             FileHandle.standardOutput.write(Data(data))
             printed += data
         }

@@ -208,6 +208,15 @@ struct MainLoopTests {
         #expect(board.kicks == 300, "one kick per pass")
         #expect(board.fetsOff.charge == false && board.fetsOff.discharge == false, "lines released once the BMS closes the switches")
         #expect(app.chip.bus.chip.chargeFET && app.chip.bus.chip.dischargeFET)
+        // The mLive report once a second, with a CRC that checks.
+        let reports = text.split(separator: "\n").filter { $0.hasPrefix("#mLive {") }
+        #expect(reports.count == 3, "\(reports.count) reports in 3 s")
+        if let line = reports.last, line.count > 10 {
+            let body = Array(line.utf8.dropLast(10))
+            let crc = body.withUnsafeBufferPointer { ThingSetCRC.crc32($0) }
+            #expect(line.hasSuffix(String(crc, radix: 16, uppercase: true).leftPadded(to: 8) + "#"), "\(line)")
+            #expect(line.contains("\"rBmsState\"") || line.contains("rSOC"), "\(line)")
+        }
         // The LED: on for the first 100 ms of each second once running normally.
         #expect(board.ledOnPasses > 25 && board.ledOnPasses < 60, "\(board.ledOnPasses)")
     }
@@ -354,4 +363,8 @@ struct SchedulerTests {
         let again = s.controlDue(1560, alert: false)
         #expect(again)
     }
+}
+
+extension String {
+    func leftPadded(to n: Int) -> String { String(repeating: "0", count: max(0, n - count)) + self }
 }
