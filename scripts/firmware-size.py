@@ -6,7 +6,7 @@ For each <name>.elf (with its <name>.map from ld.lld -Map):
   ram_bytes         static_ram_bytes + stack_bytes
   static_ram_bytes  .data + .tdata + .tbss + .bss + .heap (the heap is 0: there is none)
   stack_bytes       the stack the linker script reserves (.stack)
-  noinit_bytes      RAM kept across resets outside every section (the mps2 flash mirror)
+  noinit_bytes      RAM kept across resets outside every section (the QEMU boards' flash mirror)
   modules           .text bytes per SwiftPM module / library, summed over the input objects
                     of the link map ("merged": constants lld merged across objects)
   modules_rodata    the same for .rodata

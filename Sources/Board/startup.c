@@ -5,7 +5,9 @@
  *  - HardFault: prints "hardfault" and exits with code 90 (semihosting on QEMU; the device
  *    board resets instead)
  *  - putchar() for the Embedded Swift stdlib's print()
- * The board files (board_mps2.c, board_stm32g0b1.c) provide the rest of board.h. */
+ * The board files (board_mps2.c, board_stm32g0b1.c) provide the rest of board.h.
+ * Compiled to nothing on other architectures (RISC-V: startup-riscv.c). */
+#if defined(__arm__)
 #include <stdint.h>
 #include <stddef.h>
 #include "board.h"
@@ -105,3 +107,4 @@ void (*const board_vector_table[16])(void) = {
     Default_Handler,             /* PendSV */
     SysTick_Handler,
 };
+#endif

@@ -2,6 +2,8 @@
  * One implementation per board, chosen at compile time:
  *   BOARD_MPS2      QEMU mps2-an385 / mps2-an386 (CMSDK UART0, SysTick, semihosting)
  *   BOARD_STM32G0B1 Libre Solar BMS-16S100-SC (STM32G0B1: USART, I2C, FLASH, IWDG)
+ *   BOARD_RISCV_VIRT QEMU riscv32 virt, rv32imc (NS16550A UART, CLINT clock and emulated
+ *                   watchdog, SiFive test device, semihosting)
  * Everything here is polled; no interrupt handler calls into Swift. */
 #pragma once
 #include <stdint.h>
@@ -61,7 +63,7 @@ size_t board_command_line(char *into, size_t capacity);
 
 /* Stop: QEMU exits with `code` (semihosting); on hardware, reset. */
 void board_exit(int code) __attribute__((noreturn));
-/* Software reset (AIRCR SYSRESETREQ). */
+/* Software reset (Arm: AIRCR SYSRESETREQ; riscv virt: the SiFive test device). */
 void board_reset(void) __attribute__((noreturn));
 
 /* Peak stack use in bytes since reset: the stack is painted with a pattern at reset and

@@ -1,0 +1,350 @@
+/* FlexBMS board support for QEMU riscv32 'virt' (-bios none), the "rv32" image: an
+ * ESP32-C3 class core (rv32imc, ilp32, no FPU) in machine mode. startup-riscv.c has the entry,
+ * the trap vector, putchar, the stack measurement and mem*.
+ * Devices (QEMU 7.2 hw/riscv/virt.c memory map):
+ *   NS16550A UART   0x10000000 (console; serial 0), polled: THR/RBR at +0, LSR at +5
+ *                   (bit 0 data ready, bit 5 THR empty)
+ *   CLINT           0x02000000: mtime at +0xBFF8, hart 0's mtimecmp at +0x4000; mtime counts
+ *                   at 10 MHz of QEMU's virtual clock (with -icount shift=0: one tick per
+ *                   100 instructions, so 1 ms = 10^6 instructions)
+ *   SiFive test     0x00100000: 0x5555 exits QEMU with 0, (code << 16) | 0x3333 with `code`,
+ *                   0x7777 resets the machine
+ * Semihosting (QEMU -semihosting-config enable=on,target=native; on RISC-V the call is
+ * `slli x0,x0,0x1f; ebreak; srai x0,x0,7` with a0 = operation, a1 = parameter block) gives the
+ * command line (SYS_GET_CMDLINE) and the host file that backs the settings flash
+ * (SYS_OPEN/READ/WRITE/SEEK/FLEN/CLOSE), as on the mps2 board.
+ * There is no I2C, no GPIO and no watchdog peripheral on 'virt': see the sections below. */
+#if defined(BOARD_RISCV_VIRT)
+#include <stdint.h>
+#include <stddef.h>
+#include "board.h"
+
+#define REG8(a)  (*(volatile uint8_t *)(a))
+#define REG32(a) (*(volatile uint32_t *)(a))
+
+/* ---------------- semihosting ----------------
+ * The three instructions must be uncompressed and on one page: a function of its own,
+ * 16-byte aligned. a0 = op, a1 = parameter block; the result comes back in a0. */
+__asm__(
+    ".section .text.riscv_semihost, \"ax\", @progbits\n"
+    ".balign 16\n"
+    ".globl riscv_semihost\n"
+    ".type riscv_semihost, @function\n"
+    "riscv_semihost:\n"
+    "  .option push\n"
+    "  .option norvc\n"
+    "  slli x0, x0, 0x1f\n"
+    "  ebreak\n"
+    "  srai x0, x0, 7\n"
+    "  .option pop\n"
+    "  ret\n"
+    ".size riscv_semihost, . - riscv_semihost\n"
+    ".text\n");
+int riscv_semihost(int op, const void *arg);
+
+static int semihost(int op, const void *arg) {
+    __asm__ volatile("" ::: "memory");           /* the parameter block is written before */
+    int r = riscv_semihost(op, arg);
+    __asm__ volatile("" ::: "memory");           /* and read after */
+    return r;
+}
+#define SYS_OPEN          0x01
+#define SYS_CLOSE         0x02
+#define SYS_WRITE         0x05
+#define SYS_READ          0x06
+#define SYS_SEEK          0x0A
+#define SYS_FLEN          0x0C
+#define SYS_GET_CMDLINE   0x15
+#define SYS_EXIT          0x18
+#define SYS_EXIT_EXTENDED 0x20
+#define ADP_Stopped_ApplicationExit 0x20026
+#define OPEN_RB_PLUS 3   /* "r+b" */
+#define OPEN_WB_PLUS 7   /* "w+b" */
+
+/* ---------------- SiFive test device ---------------- */
+#define SIFIVE_TEST      0x00100000u
+#define TEST_FAIL        0x3333u
+#define TEST_PASS        0x5555u
+#define TEST_RESET       0x7777u
+
+/* ---------------- memory that survives a reset ----------------
+ * At the end of RAM, outside every ELF segment (see ld/riscv-virt.ld), so neither our reset
+ * code nor QEMU's loader clears it on a watchdog or software reset. A power-on (a new QEMU
+ * run) finds RAM zeroed, hence no magic. */
+#define NOINIT_MAGIC 0xF1E5B3D5u
+#define FLASH_PAGE_SIZE 2048u
+#define FLASH_PAGES 4u
+#define FLASH_SIZE (FLASH_PAGE_SIZE * FLASH_PAGES)
+#define RESET_FLAG_WATCHDOG 1u
+
+struct noinit {
+    uint32_t magic;
+    uint32_t reset_flags;            /* set by the watchdog interrupt, read after the reset */
+    uint8_t flash[FLASH_SIZE];       /* the settings flash when no host file backs it */
+};
+_Static_assert(sizeof(struct noinit) <= 9 * 1024, "grow __noinit_size in ld/riscv-virt.ld");
+extern uint8_t __noinit_start[];
+#define NOINIT ((struct noinit *)(void *)__noinit_start)
+
+static int last_reset_watchdog;
+static int flash_handle = -1;        /* semihosting handle of the backing file, -1: RAM only */
+
+/* ---------------- UART0 (NS16550A) ----------------
+ * The FIFOs stay off (FCR untouched): QEMU then hands the UART one received byte at a time,
+ * only while RBR is empty, so nothing is lost before or between polls (enabling the FIFO
+ * later would clear it). */
+#define UART0     0x10000000u
+#define UART_RBR  (UART0 + 0)   /* read: receive buffer; write: THR */
+#define UART_IER  (UART0 + 1)
+#define UART_LCR  (UART0 + 3)
+#define UART_LSR  (UART0 + 5)   /* bit0 DR, bit5 THRE */
+
+void board_uart_write(const uint8_t *data, size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        while (!(REG8(UART_LSR) & 0x20u)) {}
+        REG8(UART_RBR) = data[i];
+    }
+}
+
+int board_uart_read(void) {
+    if (!(REG8(UART_LSR) & 0x01u)) return -1;
+    return (int)REG8(UART_RBR);
+}
+
+/* ---------------- clock: CLINT mtime ---------------- */
+#define CLINT            0x02000000u
+#define CLINT_MTIMECMP   (CLINT + 0x4000u)   /* hart 0, 64 bit */
+#define CLINT_MTIME      (CLINT + 0xBFF8u)   /* 64 bit */
+#define MTIME_HZ         10000000u
+#define TICKS_PER_MS     (MTIME_HZ / 1000u)
+
+static uint64_t mtime(void) {
+    uint32_t hi, lo;
+    do {                                      /* a consistent pair across a carry */
+        hi = REG32(CLINT_MTIME + 4);
+        lo = REG32(CLINT_MTIME);
+    } while (hi != REG32(CLINT_MTIME + 4));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+static void set_mtimecmp(uint64_t at) {
+    REG32(CLINT_MTIMECMP + 4) = 0xFFFFFFFFu;  /* no spurious match while the halves change */
+    REG32(CLINT_MTIMECMP) = (uint32_t)at;
+    REG32(CLINT_MTIMECMP + 4) = (uint32_t)(at >> 32);
+}
+
+static uint64_t start_ticks;
+
+/* Milliseconds since board_init: mtime / 10000 (libgcc's 64-bit division; wraps with
+ * uint32_t after 49 days like the SysTick count of the Arm boards). */
+uint32_t board_millis(void) { return (uint32_t)((mtime() - start_ticks) / TICKS_PER_MS); }
+
+/* ---------------- init / command line ---------------- */
+static size_t cmdline_raw(char *buf, size_t cap) {
+    uint32_t block[2] = { (uint32_t)(uintptr_t)buf, (uint32_t)cap };
+    if (semihost(SYS_GET_CMDLINE, block) != 0) { buf[0] = 0; return 0; }
+    size_t n = block[1] < cap ? block[1] : cap - 1;
+    buf[n] = 0;
+    return n;
+}
+
+/* QEMU builds the semihosting command line as "<kernel file> <-append text>". */
+static const char *skip_program_name(const char *s) {
+    while (*s && *s != ' ') s++;
+    while (*s == ' ') s++;
+    return s;
+}
+
+static char cmdline_buf[256];
+
+size_t board_command_line(char *into, size_t capacity) {
+    if (capacity == 0) return 0;
+    const char *s = skip_program_name(cmdline_buf);
+    size_t n = 0;
+    while (s[n] && n + 1 < capacity) { into[n] = s[n]; n++; }
+    into[n] = 0;
+    return n;
+}
+
+static void flash_open_backing_file(void) {
+    /* the 2nd word of the -append text names the file */
+    const char *s = skip_program_name(cmdline_buf);
+    while (*s && *s != ' ') s++;
+    while (*s == ' ') s++;
+    static char name[160];
+    size_t n = 0;
+    while (s[n] && s[n] != ' ' && n + 1 < sizeof name) { name[n] = s[n]; n++; }
+    name[n] = 0;
+    if (n == 0) return;                               /* RAM-only flash */
+
+    uint32_t open_block[3] = { (uint32_t)(uintptr_t)name, OPEN_RB_PLUS, (uint32_t)n };
+    int h = semihost(SYS_OPEN, open_block);
+    if (h != -1) {
+        uint32_t flen_block[1] = { (uint32_t)h };
+        if (semihost(SYS_FLEN, flen_block) == (int)FLASH_SIZE) {
+            uint32_t read_block[3] = { (uint32_t)h, (uint32_t)(uintptr_t)NOINIT->flash, FLASH_SIZE };
+            semihost(SYS_READ, read_block);           /* the file is the flash contents */
+            flash_handle = h;
+            return;
+        }
+        uint32_t close_block[1] = { (uint32_t)h };    /* wrong size: start it again */
+        semihost(SYS_CLOSE, close_block);
+    }
+    open_block[1] = OPEN_WB_PLUS;
+    h = semihost(SYS_OPEN, open_block);
+    if (h == -1) return;
+    flash_handle = h;
+    uint32_t write_block[3] = { (uint32_t)h, (uint32_t)(uintptr_t)NOINIT->flash, FLASH_SIZE };
+    semihost(SYS_WRITE, write_block);
+}
+
+void board_init(void) {
+    struct noinit *ni = NOINIT;
+    if (ni->magic != NOINIT_MAGIC) {                  /* power-on: flash erased, no flags */
+        for (size_t i = 0; i < FLASH_SIZE; i++) ni->flash[i] = 0xFF;
+        ni->reset_flags = 0;
+        ni->magic = NOINIT_MAGIC;
+    }
+    last_reset_watchdog = (ni->reset_flags & RESET_FLAG_WATCHDOG) != 0;
+    ni->reset_flags = 0;
+
+    REG8(UART_IER) = 0;                               /* polled */
+    REG8(UART_LCR) = 0x03;                            /* 8N1; QEMU ignores the baud rate */
+
+    start_ticks = mtime();
+
+    cmdline_raw(cmdline_buf, sizeof cmdline_buf);
+    flash_open_backing_file();
+}
+
+/* ---------------- I2C ----------------
+ * NOT THERE on this board: 'virt' has no I2C controller. The QEMU image routes the AFE's I2C
+ * traffic to the chip emulator in Swift instead, so these only answer "no device" (-1, NACK). */
+int board_i2c_write(uint8_t address, const uint8_t *data, size_t count) {
+    (void)address; (void)data; (void)count;
+    return -1;
+}
+int board_i2c_write_read(uint8_t address, const uint8_t *data, size_t count, uint8_t *into, size_t read_count) {
+    (void)address; (void)data; (void)count; (void)into; (void)read_count;
+    return -1;
+}
+
+/* ---------------- settings flash: RAM mirror + host file ---------------- */
+uint32_t board_flash_page_size(void) { return FLASH_PAGE_SIZE; }
+uint32_t board_flash_pages(void) { return FLASH_PAGES; }
+
+static void flash_write_through(uint32_t offset, size_t count) {
+    if (flash_handle < 0) return;
+    uint32_t seek_block[2] = { (uint32_t)flash_handle, offset };
+    semihost(SYS_SEEK, seek_block);
+    uint32_t write_block[3] = { (uint32_t)flash_handle, (uint32_t)(uintptr_t)(NOINIT->flash + offset), (uint32_t)count };
+    semihost(SYS_WRITE, write_block);
+}
+
+int board_flash_read(uint32_t offset, uint8_t *into, size_t count) {
+    if (offset > FLASH_SIZE || count > FLASH_SIZE - offset) return -1;
+    for (size_t i = 0; i < count; i++) into[i] = NOINIT->flash[offset + i];
+    return 0;
+}
+
+int board_flash_write(uint32_t offset, const uint8_t *data, size_t count) {
+    if (offset > FLASH_SIZE || count > FLASH_SIZE - offset) return -1;
+    for (size_t i = 0; i < count; i++) NOINIT->flash[offset + i] &= data[i];   /* NOR: bits only clear */
+    flash_write_through(offset, count);
+    return 0;
+}
+
+int board_flash_erase(uint32_t page) {
+    if (page >= FLASH_PAGES) return -1;
+    uint8_t *p = NOINIT->flash + page * FLASH_PAGE_SIZE;
+    for (size_t i = 0; i < FLASH_PAGE_SIZE; i++) p[i] = 0xFF;
+    flash_write_through(page * FLASH_PAGE_SIZE, FLASH_PAGE_SIZE);
+    return 0;
+}
+
+/* ---------------- watchdog: emulated with the CLINT timer ----------------
+ * 'virt' has NO watchdog peripheral (the ESP32-C3 has its own; this is not it). The board
+ * emulates one on the CLINT: a kick only notes the time (the low 32 bits of mtime), and hart
+ * 0's machine timer interrupt (mtimecmp) is the expiry check. It is an interrupt, not a check
+ * in the kick or in board_millis, so a main loop that hangs without calling into the board is
+ * still caught. While kicks keep coming, the interrupt only re-arms mtimecmp for last kick +
+ * timeout (about once per timeout). Rewriting mtimecmp on every kick instead re-arms a QEMU
+ * timer each time: 16.7 s of host system time in the 2-hour scenario against 2.7 s. Once the
+ * timeout has passed since the last kick the interrupt records the cause in no-init RAM
+ * (board_reset_was_watchdog() after the reset), prints a line and resets the machine through
+ * the SiFive test device (0x7777).
+ * Unlike a real watchdog it does not fire while interrupts are off (mstatus.MIE = 0: only in
+ * the trap handler and the atomics). Timeouts are capped at 200 s (32-bit ticks at 10 MHz). */
+static uint32_t watchdog_ticks;               /* 0: not started */
+static volatile uint32_t watchdog_kicked;     /* mtime (low word) at the last kick */
+
+void board_watchdog_start(uint32_t timeout_ms) {
+    if (timeout_ms == 0) timeout_ms = 1;
+    if (timeout_ms > 200000u) timeout_ms = 200000u;
+    watchdog_ticks = timeout_ms * TICKS_PER_MS;
+    uint64_t now = mtime();
+    watchdog_kicked = (uint32_t)now;
+    set_mtimecmp(now + watchdog_ticks);
+    __asm__ volatile("csrs mie, %0" :: "r"(1u << 7));      /* MTIE */
+    __asm__ volatile("csrs mstatus, %0" :: "r"(1u << 3));  /* MIE */
+}
+
+void board_watchdog_kick(void) { watchdog_kicked = REG32(CLINT_MTIME); }
+
+int board_reset_was_watchdog(void) { return last_reset_watchdog; }
+
+/* startup-riscv.c's trap vector: the machine timer interrupt. */
+void board_timer_interrupt(void) {
+    uint64_t now = mtime();
+    uint32_t since = (uint32_t)now - watchdog_kicked;
+    if (since < watchdog_ticks) {                      /* kicked in time: wait for the rest */
+        set_mtimecmp(now + (watchdog_ticks - since));
+        return;
+    }
+    NOINIT->reset_flags |= RESET_FLAG_WATCHDOG;
+    static const char msg[] = "watchdog: expired, reset follows\n";
+    board_uart_write((const uint8_t *)msg, sizeof msg - 1);
+    board_reset();
+}
+
+/* ---------------- GPIO lines ----------------
+ * On the QEMU image the AFE is an emulator inside the Swift image, so ALERT and the
+ * FET-off lines are plain variables the emulator drives and reads. 'virt' has no GPIO or LED:
+ * the LED is a variable too. */
+static volatile int afe_alert_line;
+static volatile int afe_fets_off_lines;
+static volatile int led_state;
+
+int board_afe_alert(void) { return afe_alert_line; }
+void board_set_afe_alert(int asserted) { afe_alert_line = asserted != 0; }
+void board_afe_fets_off(int charge_off, int discharge_off) {
+    afe_fets_off_lines = (charge_off ? 1 : 0) | (discharge_off ? 2 : 0);
+}
+int board_afe_fets_off_state(void) { return afe_fets_off_lines; }
+void board_led(int on) { led_state = on != 0; }
+
+/* ---------------- exit / reset ---------------- */
+static void flash_close(void) {
+    if (flash_handle >= 0) {
+        uint32_t close_block[1] = { (uint32_t)flash_handle };
+        semihost(SYS_CLOSE, close_block);
+        flash_handle = -1;
+    }
+}
+
+void board_exit(int code) {
+    flash_close();
+    uint32_t block[2] = { ADP_Stopped_ApplicationExit, (uint32_t)code };
+    semihost(SYS_EXIT_EXTENDED, block);                      /* QEMU: exit(code) */
+    /* Without semihosting: the SiFive test device (exit status 0..65535). */
+    REG32(SIFIVE_TEST) = code == 0 ? TEST_PASS : (((uint32_t)code << 16) | TEST_FAIL);
+    for (;;) { __asm__ volatile("wfi"); }
+}
+
+void board_reset(void) {
+    flash_close();           /* the next boot opens the file again; the mirror survives in RAM */
+    __asm__ volatile("fence" ::: "memory");
+    REG32(SIFIVE_TEST) = TEST_RESET;
+    for (;;) { __asm__ volatile("wfi"); }
+}
+#endif
