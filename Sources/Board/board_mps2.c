@@ -14,39 +14,25 @@
 #include <stdint.h>
 #include <stddef.h>
 #include "board.h"
+#include "semihost_storage.h"
 
 #define REG(a) (*(volatile uint32_t *)(a))
 
 #define SYSCLK_HZ 25000000u
 
 /* ---------------- semihosting ---------------- */
-static int semihost(int op, const void *arg) {
+int board_semihost(int op, const void *arg) {
     register int r0 __asm__("r0") = op;
     register const void *r1 __asm__("r1") = arg;
     __asm__ volatile("bkpt 0xab" : "+r"(r0) : "r"(r1) : "memory");
     return r0;
 }
-#define SYS_OPEN          0x01
-#define SYS_CLOSE         0x02
-#define SYS_WRITE         0x05
-#define SYS_READ          0x06
-#define SYS_SEEK          0x0A
-#define SYS_FLEN          0x0C
-#define SYS_GET_CMDLINE   0x15
-#define SYS_EXIT          0x18
-#define SYS_EXIT_EXTENDED 0x20
-#define ADP_Stopped_ApplicationExit 0x20026
-#define OPEN_RB_PLUS 3   /* "r+b" */
-#define OPEN_WB_PLUS 7   /* "w+b" */
 
 /* ---------------- memory that survives a reset ----------------
  * At the end of RAM, outside every ELF segment (see ld/common.ld), so neither our
  * Reset_Handler nor QEMU's loader clears it on a watchdog or software reset. A power-on
  * (a new QEMU run) finds RAM zeroed, hence no magic. */
 #define NOINIT_MAGIC 0xF1E5B3D5u
-#define FLASH_PAGE_SIZE 2048u
-#define FLASH_PAGES 4u
-#define FLASH_SIZE (FLASH_PAGE_SIZE * FLASH_PAGES)
 #define RESET_FLAG_WATCHDOG 1u
 
 struct noinit {
@@ -59,7 +45,6 @@ extern uint8_t __noinit_start[];
 #define NOINIT ((struct noinit *)(void *)__noinit_start)
 
 static int last_reset_watchdog;
-static int flash_handle = -1;        /* semihosting handle of the backing file, -1: RAM only */
 
 /* ---------------- UART0 (CMSDK APB UART) ---------------- */
 #define UART0          0x40004000u
@@ -86,64 +71,6 @@ int board_uart_read(void) {
 #define SYST_CVR 0xE000E018u
 
 /* ---------------- init / command line ---------------- */
-static size_t cmdline_raw(char *buf, size_t cap) {
-    uint32_t block[2] = { (uint32_t)(uintptr_t)buf, (uint32_t)cap };
-    if (semihost(SYS_GET_CMDLINE, block) != 0) { buf[0] = 0; return 0; }
-    size_t n = block[1] < cap ? block[1] : cap - 1;
-    buf[n] = 0;
-    return n;
-}
-
-/* QEMU builds the semihosting command line as "<kernel file> <-append text>". */
-static const char *skip_program_name(const char *s) {
-    while (*s && *s != ' ') s++;
-    while (*s == ' ') s++;
-    return s;
-}
-
-static char cmdline_buf[256];
-
-size_t board_command_line(char *into, size_t capacity) {
-    if (capacity == 0) return 0;
-    const char *s = skip_program_name(cmdline_buf);
-    size_t n = 0;
-    while (s[n] && n + 1 < capacity) { into[n] = s[n]; n++; }
-    into[n] = 0;
-    return n;
-}
-
-static void flash_open_backing_file(void) {
-    /* the 2nd word of the -append text names the file */
-    const char *s = skip_program_name(cmdline_buf);
-    while (*s && *s != ' ') s++;
-    while (*s == ' ') s++;
-    static char name[160];
-    size_t n = 0;
-    while (s[n] && s[n] != ' ' && n + 1 < sizeof name) { name[n] = s[n]; n++; }
-    name[n] = 0;
-    if (n == 0) return;                               /* RAM-only flash */
-
-    uint32_t open_block[3] = { (uint32_t)(uintptr_t)name, OPEN_RB_PLUS, (uint32_t)n };
-    int h = semihost(SYS_OPEN, open_block);
-    if (h != -1) {
-        uint32_t flen_block[1] = { (uint32_t)h };
-        if (semihost(SYS_FLEN, flen_block) == (int)FLASH_SIZE) {
-            uint32_t read_block[3] = { (uint32_t)h, (uint32_t)(uintptr_t)NOINIT->flash, FLASH_SIZE };
-            semihost(SYS_READ, read_block);           /* the file is the flash contents */
-            flash_handle = h;
-            return;
-        }
-        uint32_t close_block[1] = { (uint32_t)h };    /* wrong size: start it again */
-        semihost(SYS_CLOSE, close_block);
-    }
-    open_block[1] = OPEN_WB_PLUS;
-    h = semihost(SYS_OPEN, open_block);
-    if (h == -1) return;
-    flash_handle = h;
-    uint32_t write_block[3] = { (uint32_t)h, (uint32_t)(uintptr_t)NOINIT->flash, FLASH_SIZE };
-    semihost(SYS_WRITE, write_block);
-}
-
 void board_init(void) {
     struct noinit *ni = NOINIT;
     if (ni->magic != NOINIT_MAGIC) {                  /* power-on: flash erased, no flags */
@@ -161,8 +88,7 @@ void board_init(void) {
     REG(SYST_CVR) = 0;
     REG(SYST_CSR) = 7;                                /* processor clock, TICKINT, ENABLE */
 
-    cmdline_raw(cmdline_buf, sizeof cmdline_buf);
-    flash_open_backing_file();
+    semihost_storage_init(NOINIT->flash);
 }
 
 /* ---------------- I2C ----------------
@@ -179,37 +105,7 @@ int board_i2c_write_read(uint8_t address, const uint8_t *data, size_t count, uin
 }
 
 /* ---------------- settings flash: RAM mirror + host file ---------------- */
-uint32_t board_flash_page_size(void) { return FLASH_PAGE_SIZE; }
-uint32_t board_flash_pages(void) { return FLASH_PAGES; }
-
-static void flash_write_through(uint32_t offset, size_t count) {
-    if (flash_handle < 0) return;
-    uint32_t seek_block[2] = { (uint32_t)flash_handle, offset };
-    semihost(SYS_SEEK, seek_block);
-    uint32_t write_block[3] = { (uint32_t)flash_handle, (uint32_t)(uintptr_t)(NOINIT->flash + offset), (uint32_t)count };
-    semihost(SYS_WRITE, write_block);
-}
-
-int board_flash_read(uint32_t offset, uint8_t *into, size_t count) {
-    if (offset > FLASH_SIZE || count > FLASH_SIZE - offset) return -1;
-    for (size_t i = 0; i < count; i++) into[i] = NOINIT->flash[offset + i];
-    return 0;
-}
-
-int board_flash_write(uint32_t offset, const uint8_t *data, size_t count) {
-    if (offset > FLASH_SIZE || count > FLASH_SIZE - offset) return -1;
-    for (size_t i = 0; i < count; i++) NOINIT->flash[offset + i] &= data[i];   /* NOR: bits only clear */
-    flash_write_through(offset, count);
-    return 0;
-}
-
-int board_flash_erase(uint32_t page) {
-    if (page >= FLASH_PAGES) return -1;
-    uint8_t *p = NOINIT->flash + page * FLASH_PAGE_SIZE;
-    for (size_t i = 0; i < FLASH_PAGE_SIZE; i++) p[i] = 0xFF;
-    flash_write_through(page * FLASH_PAGE_SIZE, FLASH_PAGE_SIZE);
-    return 0;
-}
+/* The flash functions and the command line: semihost_storage.c. */
 
 /* ---------------- watchdog: CMSDK APB watchdog ----------------
  * The counter runs at WDOGCLK (25 MHz). First expiry: interrupt (NMI on mps2) and reload;
@@ -272,14 +168,10 @@ void board_led(int on) {
 
 /* ---------------- exit / reset ---------------- */
 void board_exit(int code) {
-    if (flash_handle >= 0) {
-        uint32_t close_block[1] = { (uint32_t)flash_handle };
-        semihost(SYS_CLOSE, close_block);
-        flash_handle = -1;
-    }
+    semihost_storage_close();
     uint32_t block[2] = { ADP_Stopped_ApplicationExit, (uint32_t)code };
-    semihost(SYS_EXIT_EXTENDED, block);                      /* QEMU: exit(code) */
-    semihost(SYS_EXIT, (void *)ADP_Stopped_ApplicationExit);  /* fallback: exit(0) */
+    board_semihost(SYS_EXIT_EXTENDED, block);                      /* QEMU: exit(code) */
+    board_semihost(SYS_EXIT, (void *)ADP_Stopped_ApplicationExit);  /* fallback: exit(0) */
     for (;;) { __asm__ volatile("wfi"); }
 }
 

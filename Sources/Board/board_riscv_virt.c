@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include "board.h"
+#include "semihost_storage.h"
 
 #define REG8(a)  (*(volatile uint8_t *)(a))
 #define REG32(a) (*(volatile uint32_t *)(a))
@@ -42,24 +43,12 @@ __asm__(
     ".text\n");
 int riscv_semihost(int op, const void *arg);
 
-static int semihost(int op, const void *arg) {
+int board_semihost(int op, const void *arg) {
     __asm__ volatile("" ::: "memory");           /* the parameter block is written before */
     int r = riscv_semihost(op, arg);
     __asm__ volatile("" ::: "memory");           /* and read after */
     return r;
 }
-#define SYS_OPEN          0x01
-#define SYS_CLOSE         0x02
-#define SYS_WRITE         0x05
-#define SYS_READ          0x06
-#define SYS_SEEK          0x0A
-#define SYS_FLEN          0x0C
-#define SYS_GET_CMDLINE   0x15
-#define SYS_EXIT          0x18
-#define SYS_EXIT_EXTENDED 0x20
-#define ADP_Stopped_ApplicationExit 0x20026
-#define OPEN_RB_PLUS 3   /* "r+b" */
-#define OPEN_WB_PLUS 7   /* "w+b" */
 
 /* ---------------- SiFive test device ---------------- */
 #define SIFIVE_TEST      0x00100000u
@@ -72,9 +61,6 @@ static int semihost(int op, const void *arg) {
  * code nor QEMU's loader clears it on a watchdog or software reset. A power-on (a new QEMU
  * run) finds RAM zeroed, hence no magic. */
 #define NOINIT_MAGIC 0xF1E5B3D5u
-#define FLASH_PAGE_SIZE 2048u
-#define FLASH_PAGES 4u
-#define FLASH_SIZE (FLASH_PAGE_SIZE * FLASH_PAGES)
 #define RESET_FLAG_WATCHDOG 1u
 
 struct noinit {
@@ -87,7 +73,6 @@ extern uint8_t __noinit_start[];
 #define NOINIT ((struct noinit *)(void *)__noinit_start)
 
 static int last_reset_watchdog;
-static int flash_handle = -1;        /* semihosting handle of the backing file, -1: RAM only */
 
 /* ---------------- UART0 (NS16550A) ----------------
  * The FIFOs stay off (FCR untouched): QEMU then hands the UART one received byte at a time,
@@ -140,64 +125,6 @@ static uint64_t start_ticks;
 uint32_t board_millis(void) { return (uint32_t)((mtime() - start_ticks) / TICKS_PER_MS); }
 
 /* ---------------- init / command line ---------------- */
-static size_t cmdline_raw(char *buf, size_t cap) {
-    uint32_t block[2] = { (uint32_t)(uintptr_t)buf, (uint32_t)cap };
-    if (semihost(SYS_GET_CMDLINE, block) != 0) { buf[0] = 0; return 0; }
-    size_t n = block[1] < cap ? block[1] : cap - 1;
-    buf[n] = 0;
-    return n;
-}
-
-/* QEMU builds the semihosting command line as "<kernel file> <-append text>". */
-static const char *skip_program_name(const char *s) {
-    while (*s && *s != ' ') s++;
-    while (*s == ' ') s++;
-    return s;
-}
-
-static char cmdline_buf[256];
-
-size_t board_command_line(char *into, size_t capacity) {
-    if (capacity == 0) return 0;
-    const char *s = skip_program_name(cmdline_buf);
-    size_t n = 0;
-    while (s[n] && n + 1 < capacity) { into[n] = s[n]; n++; }
-    into[n] = 0;
-    return n;
-}
-
-static void flash_open_backing_file(void) {
-    /* the 2nd word of the -append text names the file */
-    const char *s = skip_program_name(cmdline_buf);
-    while (*s && *s != ' ') s++;
-    while (*s == ' ') s++;
-    static char name[160];
-    size_t n = 0;
-    while (s[n] && s[n] != ' ' && n + 1 < sizeof name) { name[n] = s[n]; n++; }
-    name[n] = 0;
-    if (n == 0) return;                               /* RAM-only flash */
-
-    uint32_t open_block[3] = { (uint32_t)(uintptr_t)name, OPEN_RB_PLUS, (uint32_t)n };
-    int h = semihost(SYS_OPEN, open_block);
-    if (h != -1) {
-        uint32_t flen_block[1] = { (uint32_t)h };
-        if (semihost(SYS_FLEN, flen_block) == (int)FLASH_SIZE) {
-            uint32_t read_block[3] = { (uint32_t)h, (uint32_t)(uintptr_t)NOINIT->flash, FLASH_SIZE };
-            semihost(SYS_READ, read_block);           /* the file is the flash contents */
-            flash_handle = h;
-            return;
-        }
-        uint32_t close_block[1] = { (uint32_t)h };    /* wrong size: start it again */
-        semihost(SYS_CLOSE, close_block);
-    }
-    open_block[1] = OPEN_WB_PLUS;
-    h = semihost(SYS_OPEN, open_block);
-    if (h == -1) return;
-    flash_handle = h;
-    uint32_t write_block[3] = { (uint32_t)h, (uint32_t)(uintptr_t)NOINIT->flash, FLASH_SIZE };
-    semihost(SYS_WRITE, write_block);
-}
-
 void board_init(void) {
     struct noinit *ni = NOINIT;
     if (ni->magic != NOINIT_MAGIC) {                  /* power-on: flash erased, no flags */
@@ -213,8 +140,7 @@ void board_init(void) {
 
     start_ticks = mtime();
 
-    cmdline_raw(cmdline_buf, sizeof cmdline_buf);
-    flash_open_backing_file();
+    semihost_storage_init(NOINIT->flash);
 }
 
 /* ---------------- I2C ----------------
@@ -230,37 +156,7 @@ int board_i2c_write_read(uint8_t address, const uint8_t *data, size_t count, uin
 }
 
 /* ---------------- settings flash: RAM mirror + host file ---------------- */
-uint32_t board_flash_page_size(void) { return FLASH_PAGE_SIZE; }
-uint32_t board_flash_pages(void) { return FLASH_PAGES; }
-
-static void flash_write_through(uint32_t offset, size_t count) {
-    if (flash_handle < 0) return;
-    uint32_t seek_block[2] = { (uint32_t)flash_handle, offset };
-    semihost(SYS_SEEK, seek_block);
-    uint32_t write_block[3] = { (uint32_t)flash_handle, (uint32_t)(uintptr_t)(NOINIT->flash + offset), (uint32_t)count };
-    semihost(SYS_WRITE, write_block);
-}
-
-int board_flash_read(uint32_t offset, uint8_t *into, size_t count) {
-    if (offset > FLASH_SIZE || count > FLASH_SIZE - offset) return -1;
-    for (size_t i = 0; i < count; i++) into[i] = NOINIT->flash[offset + i];
-    return 0;
-}
-
-int board_flash_write(uint32_t offset, const uint8_t *data, size_t count) {
-    if (offset > FLASH_SIZE || count > FLASH_SIZE - offset) return -1;
-    for (size_t i = 0; i < count; i++) NOINIT->flash[offset + i] &= data[i];   /* NOR: bits only clear */
-    flash_write_through(offset, count);
-    return 0;
-}
-
-int board_flash_erase(uint32_t page) {
-    if (page >= FLASH_PAGES) return -1;
-    uint8_t *p = NOINIT->flash + page * FLASH_PAGE_SIZE;
-    for (size_t i = 0; i < FLASH_PAGE_SIZE; i++) p[i] = 0xFF;
-    flash_write_through(page * FLASH_PAGE_SIZE, FLASH_PAGE_SIZE);
-    return 0;
-}
+/* The flash functions and the command line: semihost_storage.c. */
 
 /* ---------------- watchdog: emulated with the CLINT timer ----------------
  * 'virt' has NO watchdog peripheral (the ESP32-C3 has its own; this is not it). The board
@@ -324,25 +220,18 @@ int board_afe_fets_off_state(void) { return afe_fets_off_lines; }
 void board_led(int on) { led_state = on != 0; }
 
 /* ---------------- exit / reset ---------------- */
-static void flash_close(void) {
-    if (flash_handle >= 0) {
-        uint32_t close_block[1] = { (uint32_t)flash_handle };
-        semihost(SYS_CLOSE, close_block);
-        flash_handle = -1;
-    }
-}
 
 void board_exit(int code) {
-    flash_close();
+    semihost_storage_close();
     uint32_t block[2] = { ADP_Stopped_ApplicationExit, (uint32_t)code };
-    semihost(SYS_EXIT_EXTENDED, block);                      /* QEMU: exit(code) */
+    board_semihost(SYS_EXIT_EXTENDED, block);                      /* QEMU: exit(code) */
     /* Without semihosting: the SiFive test device (exit status 0..65535). */
     REG32(SIFIVE_TEST) = code == 0 ? TEST_PASS : (((uint32_t)code << 16) | TEST_FAIL);
     for (;;) { __asm__ volatile("wfi"); }
 }
 
 void board_reset(void) {
-    flash_close();           /* the next boot opens the file again; the mirror survives in RAM */
+    semihost_storage_close();           /* the next boot opens the file again; the mirror survives in RAM */
     __asm__ volatile("fence" ::: "memory");
     REG32(SIFIVE_TEST) = TEST_RESET;
     for (;;) { __asm__ volatile("wfi"); }
