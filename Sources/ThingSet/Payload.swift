@@ -245,7 +245,14 @@ public struct JSONPayloadReader: ThingSetPayloadReader {
         return UInt64(v)
     }
 
-    enum Number { case integer(Int64), real(Double) }
+    enum Number { case integer(Int64), real(Float) }
+
+    /// 10^k for k in 0…10, exact in a Float.
+    static func powerOfTen(_ k: Int) -> Float {
+        var p: Float = 1
+        for _ in 0..<k { p *= 10 }
+        return p
+    }
 
     /// A JSON number.
     mutating func number() throws(ThingSetStatus) -> Number {
@@ -280,10 +287,12 @@ public struct JSONPayloadReader: ThingSetPayloadReader {
             scale += expNegative ? -e : e
         }
         if !real && scale == 0 { return .integer(negative ? -mantissa : mantissa) }
-        var x = Double(mantissa)
+        // In Float: the values are Float settings. A mantissa up to 2^24 and a power of ten up
+        // to 10^10 are exact, so "3.7" or "0.0125" is one correctly rounded division.
+        var x = Float(mantissa)
         var s = scale
-        while s > 0 { x *= 10; s -= 1; if x > 1e39 { break } }
-        while s < 0 { x /= 10; s += 1; if x == 0 { break } }
+        while s > 0 { let k = min(s, 10); x *= Self.powerOfTen(k); s -= k; if x > 1e38 { break } }
+        while s < 0 { let k = min(-s, 10); x /= Self.powerOfTen(k); s += k; if x == 0 { break } }
         return .real(negative ? -x : x)
     }
 
@@ -301,7 +310,7 @@ public struct JSONPayloadReader: ThingSetPayloadReader {
         case .f32:
             switch try number() {
             case .integer(let v): value = .float(Float(v))
-            case .real(let x): value = .float(Float(x))
+            case .real(let x): value = .float(x)
             }
         case .string:
             guard peek == UInt8(ascii: "\"") else { throw .unsupportedFormat }

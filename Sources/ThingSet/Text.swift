@@ -41,21 +41,25 @@ public struct JSONWriter: ThingSetEncoder {
         try digits(v.magnitude)
     }
 
+    /// `v` with `decimals` digits after the point. In Float and integers only: double
+    /// precision would bring ~6.5 kB of soft-float code to an M0 and cost every report; a
+    /// Float has 7 significant digits, and the scaled value keeps them.
     public mutating func float(_ v: Float, decimals: UInt8) throws(ThingSetStatus) {
         guard v.isFinite else { try put("null"); return }
-        var scale: Double = 1
-        for _ in 0..<decimals { scale *= 10 }
-        let scaled = (Double(v) * scale).rounded()
+        var unit: UInt64 = 1
+        var scale: Float = 1
+        for _ in 0..<min(decimals, 9) { unit *= 10; scale *= 10 }
+        let scaled = (v * scale).rounded()
         guard abs(scaled) < 9e18 else {
             // Too large for the decimals: the integer part only.
-            try int(Int64(max(min(Double(v), 9e18), -9e18)))
+            try int(Int64(max(min(v.rounded(), 9e18), -9e18)))
             return
         }
         let n = Int64(scaled)
         if n < 0 { try put(UInt8(ascii: "-")) }
-        let magnitude = n.magnitude, unit = UInt64(scale)
+        let magnitude = n.magnitude
         try digits(magnitude / unit)
-        if decimals > 0 {
+        if unit > 1 {
             try put(UInt8(ascii: "."))
             var fraction = magnitude % unit, place = unit / 10
             while place > 0 {
