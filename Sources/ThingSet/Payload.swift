@@ -288,7 +288,8 @@ public struct JSONPayloadReader: ThingSetPayloadReader {
         }
         if !real && scale == 0 { return .integer(negative ? -mantissa : mantissa) }
         // In Float: the values are Float settings. A mantissa up to 2^24 and a power of ten up
-        // to 10^10 are exact, so "3.7" or "0.0125" is one correctly rounded division.
+        // to 10^10 are exact, so "3.7" or "0.0125" is one correctly rounded division; larger
+        // exponents take several roundings and land within two ulps.
         var x = Float(mantissa)
         var s = scale
         while s > 0 { let k = min(s, 10); x *= Self.powerOfTen(k); s -= k; if x > 1e38 { break } }

@@ -83,6 +83,50 @@ import Testing
         #expect(text(52.31, 2) == "52.31")
         #expect(text(100, 0) == "100")
         #expect(text(.nan, 1) == "null" && text(.infinity, 2) == "null")
+        // Float arithmetic only: a Float's digits, no more (double would print 0.100000001).
+        #expect(text(0.1, 9) == "0.100000000")
+        #expect(text(3.7, 20) == "3.700000000", "decimals beyond 9 are capped, not a crash")
+        #expect(text(2e12, 9) == "1999999991808", "too large for the decimals: the Float's integer part")
+    }
+
+    /// Numbers read in Float: the value a Float setting would get from the decimal text.
+    @Test(arguments: [
+        ("3.7", Float(3.7)), ("0.0125", Float(0.0125)), ("-1.5e2", Float(-150)), ("1e-3", Float(0.001)),
+        ("2.5E+1", Float(25)), ("123456.789", Float(123456.789)), ("42", Float(42)),
+        ("0.000000000001", Float(1e-12)),
+    ])
+    func numbersReadAsFloats(text: String, value: Float) throws {
+        let bytes = Array(text.utf8)
+        let read: ThingSetValue = try bytes.withUnsafeBufferPointer { b throws(ThingSetStatus) in
+            var r = JSONPayloadReader(b, 0..<b.count)
+            return try r.readValue(.f32(decimals: 3))
+        }
+        guard case .float(let x) = read else { Issue.record("\(read)"); return }
+        #expect(x == value, "\(text) read as \(x)")
+    }
+
+    /// Beyond 10^10 the scaling takes several roundings: within two ulps of the nearest Float.
+    @Test func extremeExponentsComeClose() throws {
+        for (text, value) in [("3.4e38", Float(3.4e38)), ("1.17549435e-38", Float(1.17549435e-38)), ("6.02214076e23", Float(6.02214076e23))] {
+            let bytes = Array(text.utf8)
+            let read: ThingSetValue = try bytes.withUnsafeBufferPointer { b throws(ThingSetStatus) in
+                var r = JSONPayloadReader(b, 0..<b.count)
+                return try r.readValue(.f32(decimals: 3))
+            }
+            guard case .float(let x) = read else { Issue.record("\(read)"); continue }
+            #expect(abs(x - value) <= 2 * value.ulp, "\(text) read as \(x)")
+        }
+    }
+
+    @Test func malformedNumbersAreRefused() {
+        for text in ["-", ".", "1e", "1e+", "--1", "e5"] {
+            let bytes = Array(text.utf8)
+            let result = bytes.withUnsafeBufferPointer { b -> ThingSetValue? in
+                var r = JSONPayloadReader(b, 0..<b.count)
+                return try? r.readValue(.f32(decimals: 3))
+            }
+            #expect(result == nil, "\(text)")
+        }
     }
 }
 
