@@ -28,21 +28,7 @@ int board_semihost(int op, const void *arg) {
     return r0;
 }
 
-/* ---------------- memory that survives a reset ----------------
- * At the end of RAM, outside every ELF segment (see ld/common.ld), so neither our
- * Reset_Handler nor QEMU's loader clears it on a watchdog or software reset. A power-on
- * (a new QEMU run) finds RAM zeroed, hence no magic. */
-#define NOINIT_MAGIC 0xF1E5B3D5u
-#define RESET_FLAG_WATCHDOG 1u
-
-struct noinit {
-    uint32_t magic;
-    uint32_t reset_flags;            /* set by the watchdog NMI, read after the reset */
-    uint8_t flash[FLASH_SIZE];       /* the settings flash when no host file backs it */
-};
-_Static_assert(sizeof(struct noinit) <= 9 * 1024, "grow __noinit_size in ld/mps2*.ld");
-extern uint8_t __noinit_start[];
-#define NOINIT ((struct noinit *)(void *)__noinit_start)
+/* The memory that survives a reset (struct noinit): semihost_storage.h. */
 
 static int last_reset_watchdog;
 
@@ -72,15 +58,6 @@ int board_uart_read(void) {
 
 /* ---------------- init / command line ---------------- */
 void board_init(void) {
-    struct noinit *ni = NOINIT;
-    if (ni->magic != NOINIT_MAGIC) {                  /* power-on: flash erased, no flags */
-        for (size_t i = 0; i < FLASH_SIZE; i++) ni->flash[i] = 0xFF;
-        ni->reset_flags = 0;
-        ni->magic = NOINIT_MAGIC;
-    }
-    last_reset_watchdog = (ni->reset_flags & RESET_FLAG_WATCHDOG) != 0;
-    ni->reset_flags = 0;
-
     REG(UART_BAUDDIV) = 16;                           /* minimum divider; QEMU ignores baud */
     REG(UART_CTRL) = 3;                               /* TXEN | RXEN */
 
@@ -88,7 +65,7 @@ void board_init(void) {
     REG(SYST_CVR) = 0;
     REG(SYST_CSR) = 7;                                /* processor clock, TICKINT, ENABLE */
 
-    semihost_storage_init(NOINIT->flash);
+    last_reset_watchdog = semihost_storage_init();
 }
 
 /* ---------------- I2C ----------------

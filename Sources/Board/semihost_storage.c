@@ -36,10 +36,8 @@ size_t board_command_line(char *into, size_t capacity) {
     return n;
 }
 
-void semihost_storage_init(uint8_t *flash) {
-    flash_ram = flash;
-    cmdline_raw(cmdline_buf, sizeof cmdline_buf);
-    /* the 2nd word of the -append text names the file */
+/* Backs the flash with the host file named by the 2nd word of the -append text, if any. */
+static void open_backing_file(void) {
     const char *s = skip_word(skip_word(cmdline_buf));
     static char name[160];
     size_t n = 0;
@@ -66,6 +64,21 @@ void semihost_storage_init(uint8_t *flash) {
     flash_handle = h;
     uint32_t write_block[3] = { (uint32_t)h, (uint32_t)(uintptr_t)flash_ram, FLASH_SIZE };
     board_semihost(SYS_WRITE, write_block);
+}
+
+int semihost_storage_init(void) {
+    struct noinit *ni = NOINIT;
+    if (ni->magic != NOINIT_MAGIC) {                  /* power-on: flash erased, no flags */
+        for (size_t i = 0; i < FLASH_SIZE; i++) ni->flash[i] = 0xFF;
+        ni->reset_flags = 0;
+        ni->magic = NOINIT_MAGIC;
+    }
+    int watchdog = (ni->reset_flags & RESET_FLAG_WATCHDOG) != 0;
+    ni->reset_flags = 0;
+    flash_ram = ni->flash;
+    cmdline_raw(cmdline_buf, sizeof cmdline_buf);
+    open_backing_file();
+    return watchdog;
 }
 
 void semihost_storage_close(void) {

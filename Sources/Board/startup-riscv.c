@@ -6,8 +6,8 @@
  *  - trap vector: a machine timer interrupt goes to board_timer_interrupt() (the board's
  *    watchdog); an ebreak that QEMU did not take as a semihosting call (semihosting off)
  *    returns -1 to the caller; every other trap prints "hardfault" and exits with code 90
- *  - putchar() for the Embedded Swift stdlib's print(); the stack measurement of board.h
- * The few C library functions the image needs are in libc-riscv.c.
+ * putchar() and the stack measurement are in board_common.c; the few C library functions the
+ * image needs are in libc-riscv.c.
  * Compiled to nothing on other architectures. */
 #if defined(__riscv)
 #include <stdint.h>
@@ -22,7 +22,6 @@ extern int main(int argc, char **argv);
 /* The board file's machine timer interrupt (the watchdog on QEMU virt). */
 void board_timer_interrupt(void);
 
-#define STACK_PAINT 0x5AC3A55Au
 
 /* ---------------- entry ---------------- */
 __asm__(
@@ -47,9 +46,7 @@ __asm__(
 
 __attribute__((noreturn, used)) void riscv_reset(void) {
     /* Paint the stack below the current frame (sp starts at __stack_top). */
-    uint32_t *sp;
-    __asm__ volatile("mv %0, sp" : "=r"(sp));
-    for (uint32_t *p = __stack_bottom; p < sp - 16; p++) *p = STACK_PAINT;
+    board_stack_repaint();
 
     uint32_t *src = __data_load, *dst = __data_start;
     while (dst < __data_end) *dst++ = *src++;
@@ -111,30 +108,5 @@ __attribute__((used)) uint32_t riscv_trap(uint32_t *frame) {
     return epc;
 }
 
-/* ---------------- console ---------------- */
-int putchar(int c) {
-    uint8_t b = (uint8_t)c;
-    board_uart_write(&b, 1);
-    return c;
-}
-
-/* ---------------- stack ---------------- */
-uint32_t board_stack_used(void) {
-    const uint32_t *p = __stack_bottom;
-    while (p < __stack_top && *p == STACK_PAINT) p++;
-    return (uint32_t)((const char *)__stack_top - (const char *)p);
-}
-
-/* Paints the free stack again (below the caller's frame), so that board_stack_used() from then
- * on gives the peak of what runs after this call: the control loop without start-up. */
-void board_stack_repaint(void) {
-    uint32_t *sp;
-    __asm__ volatile("mv %0, sp" : "=r"(sp));
-    for (uint32_t *p = __stack_bottom; p < sp - 16; p++) *p = STACK_PAINT;
-}
-
-uint32_t board_stack_size(void) {
-    return (uint32_t)((const char *)__stack_top - (const char *)__stack_bottom);
-}
 
 #endif

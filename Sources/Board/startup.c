@@ -4,8 +4,8 @@
  *    FPU on when compiled for one, then main() (emitted by Swift's @main)
  *  - HardFault: prints "hardfault" and exits with code 90 (semihosting on QEMU; the device
  *    board resets instead)
- *  - putchar() for the Embedded Swift stdlib's print()
- * The board files (board_mps2.c, board_stm32g0b1.c) provide the rest of board.h.
+ * putchar() and the stack measurement are in board_common.c; the board files (board_mps2.c,
+ * board_stm32g0b1.c) provide the rest of board.h.
  * Compiled to nothing on other architectures (RISC-V: startup-riscv.c). */
 #if defined(__arm__)
 #include <stdint.h>
@@ -25,7 +25,6 @@ extern void _set_tls(void *) __attribute__((weak));
 /* The board file (board_*.c) provides the NMI handler. */
 void NMI_Handler(void);
 
-#define STACK_PAINT 0x5AC3A55Au
 
 /* ---------------- time ---------------- */
 volatile uint32_t board_ms_ticks;
@@ -34,38 +33,11 @@ void SysTick_Handler(void) { board_ms_ticks++; }
 
 uint32_t board_millis(void) { return board_ms_ticks; }
 
-/* ---------------- console ---------------- */
-int putchar(int c) {
-    uint8_t b = (uint8_t)c;
-    board_uart_write(&b, 1);
-    return c;
-}
-
-/* ---------------- stack ---------------- */
-uint32_t board_stack_used(void) {
-    const uint32_t *p = __stack_bottom;
-    while (p < __stack_top && *p == STACK_PAINT) p++;
-    return (uint32_t)((const char *)__stack_top - (const char *)p);
-}
-
-/* Paints the free stack again (below the caller's frame), so that board_stack_used() from then
- * on gives the peak of what runs after this call: the control loop without start-up. */
-void board_stack_repaint(void) {
-    uint32_t *sp;
-    __asm__ volatile("mov %0, sp" : "=r"(sp));
-    for (uint32_t *p = __stack_bottom; p < sp - 16; p++) *p = STACK_PAINT;
-}
-
-uint32_t board_stack_size(void) {
-    return (uint32_t)((const char *)__stack_top - (const char *)__stack_bottom);
-}
 
 /* ---------------- reset ---------------- */
 __attribute__((noreturn, used)) void Reset_Handler(void) {
     /* Paint the stack below the current frame (SP starts at __stack_top). */
-    uint32_t *sp;
-    __asm__ volatile("mov %0, sp" : "=r"(sp));
-    for (uint32_t *p = __stack_bottom; p < sp - 16; p++) *p = STACK_PAINT;
+    board_stack_repaint();
 
     uint32_t *src = __data_load, *dst = __data_start;
     while (dst < __data_end) *dst++ = *src++;
