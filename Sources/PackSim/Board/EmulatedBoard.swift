@@ -17,9 +17,7 @@ public struct EmulatedBoard<Profile: PowerProfile, Chip: SimulatedChip>: I2CBus 
     public private(set) var time: SimTime
     public let stepMilliseconds: UInt64
     public let ambient: Float
-    /// World faults: the charger regulates 20 % high (cells are pushed past their limit);
-    /// a short across the terminals.
-    public var chargerOvervoltage = false
+    /// A world fault: a short across the terminals.
     public var loadShort = false
     /// The pack current of the last step, A (positive = charging), and the terminal voltage.
     public private(set) var current: Float = 0
@@ -66,10 +64,9 @@ public struct EmulatedBoard<Profile: PowerProfile, Chip: SimulatedChip>: I2CBus 
     /// One step: the world's demand through the chip's FETs, the pack, the chip's view.
     public mutating func step() {
         time.milliseconds += stepMilliseconds
-        var demand = profile.demand(at: time)
+        let demand = profile.demand(at: time)
         let (emf, resistance) = pack.thevenin
         let volts = max(terminalVoltage, 1)
-        if chargerOvervoltage { demand.sourceVoltageLimit *= 1.2 }
         // A short: what the cells' own resistance and 2 mΩ of wiring let through.
         let loadA = loadShort ? emf / (resistance + 0.002) : demand.loadW / volts
         var requested = demand.sourceCurrent(loadA: loadA, emf: emf, resistance: resistance, volts: volts) - loadA
